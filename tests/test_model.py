@@ -1,0 +1,106 @@
+"""TradeClassifier as a scikit-learn estimator: fit/predict/predict_proba, clone, thresholds, determinism."""
+
+from __future__ import annotations
+
+import io
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold
+
+from tradeclf.data import load_corpus
+from tradeclf.model import TradeClassifier, best_threshold
+
+
+@pytest.fixture(scope="module")
+def corpus(small_corpus):
+    return load_corpus(small_corpus)
+
+
+@pytest.fixture(scope="module")
+def train_rows(corpus):
+    return corpus.split("train", "dev")
+
+
+def test_init_only_stores_parameters(corpus):
+    model = TradeClassifier(corpus.schema, C=2.0, min_df=1)
+    assert model.get_params()["C"] == 2.0 and model.get_params()["min_df"] == 1
+    assert not hasattr(model, "heads_")
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+
+
+def test_predict_and_proba_follow_the_schema(corpus, train_rows):
+    model = TradeClassifier(corpus.schema).fit(corpus.texts(train_rows), train_rows)
+    texts = ["Beijing will buy more soybeans.", "The yuan weakened past seven per dollar."]
+    predicted = model.predict(texts)
+    proba = model.predict_proba(texts)
+    assert len(predicted) == 2
+    for task in corpus.schema.tasks:
+        assert proba[task.name].shape == (2, len(task.labels))
+        for row in predicted:
+            if task.multi_label:
+                assert isinstance(row[task.name], list) and set(row[task.name]) <= set(task.labels)
+            else:
+                assert row[task.name] in task.labels
+        if not task.multi_label:
+            np.testing.assert_allclose(proba[task.name].sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_multi_label_thresholds_are_tuned_and_used(corpus, train_rows):
+    model = TradeClassifier(corpus.schema).fit(corpus.texts(train_rows), train_rows,
+                                               groups=[r["article_id"] for r in train_rows])
+    task = next(t for t in corpus.schema.tasks if t.multi_label)
+    thresholds = model.thresholds_[task.name]
+    assert len(thresholds) == len(task.labels)
+    assert not np.allclose(thresholds, 0.5), "thresholds should come from cross-validation, not a fixed 0.5"
+    texts = corpus.texts(train_rows[:50])
+    proba = model.predict_proba(texts)[task.name]
+    decided = model.predict(texts)
+    for i, row in enumerate(decided):
+        expected = [label for j, label in enumerate(task.labels) if proba[i, j] >= thresholds[j]]
+        assert row[task.name] == expected
+
+
+def test_best_threshold_maximises_f1():
+    truth = np.array([0, 0, 0, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.35, 0.6, 0.9])
+    assert best_threshold(truth, scores) == pytest.approx(0.325, abs=0.03)
+
+
+def test_fitting_is_deterministic(corpus, train_rows):
+    texts = corpus.texts(train_rows)
+    blobs = []
+    for _ in range(2):
+        buffer = io.BytesIO()
+        joblib.dump(TradeClassifier(corpus.schema, random_state=3).fit(texts, train_rows), buffer)
+        blobs.append(buffer.getvalue())
+    assert blobs[0] == blobs[1]
+
+
+def test_works_in_grid_search(corpus, train_rows):
+    texts = corpus.texts(train_rows)
+    search = GridSearchCV(TradeClassifier(corpus.schema, cv=2), {"C": [0.5, 4.0]}, cv=GroupKFold(2))
+    search.fit(texts, train_rows, groups=[r["article_id"] for r in train_rows])
+    assert search.best_params_["C"] in (0.5, 4.0)
+    assert 0.0 <= search.best_score_ <= 1.0
+
+
+def test_rejects_a_single_string(corpus, train_rows):
+    model = TradeClassifier(corpus.schema).fit(corpus.texts(train_rows), train_rows)
+    with pytest.raises(TypeError, match="not one string"):
+        model.predict("a sentence")
+
+
+def test_explain_contributions_are_exact(corpus, train_rows):
+    model = TradeClassifier(corpus.schema).fit(corpus.texts(train_rows), train_rows)
+    text = "China raised tariffs on American soybeans in retaliation."
+    explanation = model.explain(text, top=10_000)
+    features = model.transform([text])
+    task = next(t for t in corpus.schema.tasks if t.multi_label)
+    for label, pairs in explanation[task.name].items():
+        coef = model.coefficients(task.name, label)
+        positive = features.multiply(coef).toarray().ravel()
+        assert sum(w for _, w in pairs) == pytest.approx(positive[positive > 0].sum(), rel=1e-5)

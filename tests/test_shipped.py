@@ -1,0 +1,40 @@
+"""The model in models/default: it loads, matches data/, and reports its metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tradeclf import predict
+from tradeclf.data import load_corpus
+from tradeclf.persistence import METADATA_FILE, load_model, shipped_model_path
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_shipped_model_was_trained_on_the_current_data():
+    meta = json.loads((shipped_model_path() / METADATA_FILE).read_text())
+    assert meta["data"]["sha256"] == load_corpus(DATA).fingerprint(), \
+        "models/default is stale: run `python train.py` and commit models/"
+
+
+def test_shipped_model_loads_and_labels_without_setup():
+    result = predict("China offered to curb forced technology transfer.")
+    assert "technology_transfer" in result.labels["issues"]
+
+
+def test_shipped_model_reports_held_out_metrics():
+    meta = load_model(shipped_model_path()).metadata
+    for split in ("test", "seed"):
+        for task, metrics in meta["metrics"][split]["tasks"].items():
+            assert 0.0 <= metrics["macro_f1"] <= 1.0, (split, task)
+            low, high = metrics["macro_f1_ci"]
+            assert low <= metrics["macro_f1"] <= high
+
+
+def test_readme_shows_the_shipped_models_metrics():
+    from tradeclf.card import readme_metrics_block
+
+    readme = (DATA.parent / "README.md").read_text(encoding="utf-8")
+    meta = json.loads((shipped_model_path() / METADATA_FILE).read_text())
+    assert readme_metrics_block(meta) in readme, "README metrics are stale: run `python train.py`"

@@ -1,0 +1,87 @@
+"""The Python API: `predict` for sentences, with the shipped model loaded once per process."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence, Union, overload
+
+from .errors import InputError
+from .persistence import SavedModel, load_model, resolve_model_path
+
+ModelLike = Union[str, Path, SavedModel, None]
+
+_cache: dict[Path, SavedModel] = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The labels of one sentence: `labels[task]` is a label (a list for multi-label tasks);
+    `probabilities[task][label]` is that label's probability."""
+
+    text: str
+    labels: dict[str, Any]
+    probabilities: dict[str, dict[str, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "labels": self.labels, "probabilities": self.probabilities}
+
+
+def get_model(model: ModelLike = None) -> SavedModel:
+    """A loaded model: the one given, or loaded (once per process) from a path, $TRADECLF_MODEL or the shipped one."""
+    if isinstance(model, SavedModel):
+        return model
+    path = resolve_model_path(model).resolve()
+    with _cache_lock:
+        if path not in _cache:
+            _cache[path] = load_model(path)
+        return _cache[path]
+
+
+def check_text(text: Any, where: str = "text") -> str:
+    """Reject what cannot be labelled, with a message naming the input."""
+    if not isinstance(text, str):
+        raise InputError(f"{where}: expected a string, got {type(text).__name__}; pass str (or a list of str)")
+    if not text.strip():
+        raise InputError(f"{where}: empty or whitespace-only text; there is nothing to label")
+    return text
+
+
+def predict_many(texts: Sequence[str], model: ModelLike = None) -> list[Prediction]:
+    """Label already-checked sentences in one vectorised pass."""
+    saved = get_model(model)
+    if not texts:
+        return []
+    estimator = saved.estimator
+    probabilities = estimator.predict_proba(texts)
+    decided = estimator.decide(probabilities)
+    out = []
+    for i, text in enumerate(texts):
+        probs = {task.name: {label: round(float(p), 6) for label, p in zip(task.labels, probabilities[task.name][i])}
+                 for task in estimator.schema.tasks}
+        out.append(Prediction(text, decided[i], probs))
+    return out
+
+
+@overload
+def predict(text: str, model: ModelLike = None) -> Prediction: ...
+@overload
+def predict(text: Sequence[str], model: ModelLike = None) -> list[Prediction]: ...
+
+
+def predict(text, model: ModelLike = None):
+    """Label one sentence (returns a Prediction) or a list of sentences (returns a list, order kept).
+
+    `model` is a model folder, a loaded SavedModel, or None for $TRADECLF_MODEL or the shipped model.
+
+    >>> predict("China offered to curb forced technology transfer.").labels["issues"]  # doctest: +SKIP
+    ['technology_transfer']
+    """
+    if isinstance(text, str):
+        return predict_many([check_text(text)], model)[0]
+    if not isinstance(text, (list, tuple)):
+        raise InputError(f"text: expected a string or a list of strings, got {type(text).__name__}")
+    texts = [check_text(t, f"text[{i}]") for i, t in enumerate(text)]
+    return predict_many(texts, model)

@@ -1,0 +1,100 @@
+"""The model card (README.md of a model folder and `tradeclf info`), rendered from metadata only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """Rows: one per evaluated split; columns: macro-F1 per task (with a 95% interval when known)."""
+    if not metrics:
+        return ["(no metrics recorded)"]
+    tasks = list(next(iter(metrics.values())).get("tasks", {}))
+    lines = ["| split | sentences | " + " | ".join(f"{t} macro-F1" for t in tasks) + " |",
+             "|---|---|" + "---|" * len(tasks)]
+    for split, result in metrics.items():
+        cells = []
+        for task in tasks:
+            m = result["tasks"].get(task, {})
+            value = m.get("macro_f1")
+            ci = m.get("macro_f1_ci")
+            cell = "-" if value is None else f"{value:.3f}"
+            if ci:
+                cell += f" ({ci[0]:.2f}-{ci[1]:.2f})"
+            cells.append(cell)
+        lines.append(f"| {split} | {result.get('n', '-')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_model_card(meta: dict[str, Any]) -> str:
+    """Markdown model card: use, data, labels, metrics, limits, retraining."""
+    schema = meta["schema"]
+    versions = meta.get("versions", {})
+    data = meta.get("data", {})
+    lines = [
+        f"# tradeclf model: {meta.get('name', 'model')}",
+        "",
+        "Labels each sentence of news about trade negotiations with the tasks below. "
+        "Generated from metadata.json by `tradeclf.card`; do not edit by hand.",
+        "",
+        "## Intended use",
+        "Sentence-level coding of English-language news about trade negotiations (issues discussed, who speaks, "
+        "their stance, and what is said about the progress of talks), for analysts who aggregate over many articles. "
+        "Not for decisions about individual people or firms, and not for text far from trade news.",
+        "",
+        "## Tasks and labels",
+    ]
+    for task in schema["tasks"]:
+        kind = "zero or more" if task["kind"] == "multi_label" else "exactly one"
+        lines.append(f"- **{task['name']}** ({kind}): " + ", ".join(f"`{label}`" for label in task["labels"]))
+    lines += ["", "## Training data",
+              f"- Source: `{data.get('source', '?')}`; SHA-256 `{data.get('sha256', '?')}`",
+              f"- Trained on splits {', '.join(data.get('train_splits', []))}: {data.get('n_train', '?')} sentences "
+              f"from {data.get('n_train_articles', '?')} articles.",
+              "- The shipped corpus is written by the tradeclf team, sentence by sentence, to data/CODEBOOK.md, "
+              "using real events of 2017-2025 as facts; see data/README.md for how it was made and its agreement figures."]
+    counts = data.get("label_counts", {})
+    if counts:
+        lines += ["", "Label counts in the training data:", ""]
+        for task, by_label in counts.items():
+            lines.append(f"- {task}: " + ", ".join(f"{k} {v}" for k, v in by_label.items()))
+    lines += ["", "## Metrics", "", "Macro-F1 per task (95% bootstrap interval where computed). "
+              "`cv` is cross-validation on the training splits grouped by article; `test` is the held-out test split; "
+              "`seed` is the two real articles in seeds/, never trained on.", ""]
+    lines += _metrics_table(meta.get("metrics", {}))
+    if meta.get("thresholds"):
+        lines += ["", "## Decision thresholds (multi-label, tuned by cross-validation)", ""]
+        for task, by_label in meta["thresholds"].items():
+            lines.append(f"- {task}: " + ", ".join(f"{k} {v:.3f}" for k, v in by_label.items()))
+    lines += ["", "## Hyper-parameters", "", "```", *(f"{k} = {v}" for k, v in sorted(meta.get("params", {}).items())), "```",
+              "", "## Known limits",
+              "- Trained on text written for this corpus, not on scraped news: expect lower accuracy on real articles "
+              "(the `seed` row is the real-text check, and it is only two articles).",
+              "- English only; events of 2017-2025; trade-negotiation news. Speaker attribution that sits far from the "
+              "sentence (several sentences away) is often missed.",
+              "", "## Versions", "",
+              *(f"- {k} {v}" for k, v in versions.items()),
+              f"- created {meta.get('created', '?')}; model SHA-256 `{meta.get('model_sha256', '?')}`",
+              "", "## Retrain", "", "```", "python train.py                                   # rebuild the shipped model",
+              "tradeclf train --data data/ --out models/my-model  # or from your own corpus", "```", ""]
+    return "\n".join(lines)
+
+
+README_START = "<!-- metrics:start (generated from models/default/metadata.json by train.py; do not edit) -->"
+README_END = "<!-- metrics:end -->"
+
+
+def readme_metrics_block(meta: dict[str, Any]) -> str:
+    """The accuracy table the project README shows for the shipped model."""
+    return "\n".join([README_START, "", *_metrics_table(meta.get("metrics", {})), "",
+                      f"Model SHA-256 `{meta.get('model_sha256', '?')[:16]}...`, trained on data SHA-256 "
+                      f"`{meta.get('data', {}).get('sha256', '?')[:16]}...` ({meta.get('data', {}).get('n_train', '?')} sentences).",
+                      README_END])
+
+
+def replace_block(text: str, block: str, start: str = README_START, end: str = README_END) -> str:
+    """`text` with the part from `start` to `end` replaced by `block` (markers included in `block`)."""
+    if start not in text or end not in text:
+        raise ValueError(f"markers {start!r} ... {end!r} not found")
+    before, rest = text.split(start, 1)
+    return before + block + rest.split(end, 1)[1]

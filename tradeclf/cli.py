@@ -1,0 +1,228 @@
+"""The `tradeclf` command: argument parsing only; the work is done by library functions."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from . import __version__
+from .errors import TradeclfError
+
+app = typer.Typer(help="Label trade-negotiation news, sentence by sentence: issues, speaker, stance, progress.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Check and describe annotated corpora.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+ModelOption = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model folder (default: $TRADECLF_MODEL, else the shipped model).", show_default=False)]
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handles_errors(command: Callable) -> Callable:
+    """Turn user-caused errors into one message and a non-zero exit instead of a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TradeclfError as exc:
+            _fail(str(exc), exc.exit_code)
+        except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+            sys.stderr = open(os.devnull, "w")
+            raise typer.Exit(0)
+        except KeyboardInterrupt:
+            _fail("interrupted; rerun the same command with --resume to continue where it stopped", 130)
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror or exc}", 5)
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tradeclf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False) -> None:
+    """Label trade-negotiation news, sentence by sentence: issues, speaker, stance, progress."""
+
+
+def _format_labels(labels: dict[str, Any], probabilities: dict[str, dict[str, float]]) -> str:
+    parts = []
+    for task, value in labels.items():
+        if isinstance(value, list):
+            shown = ", ".join(f"{v} ({probabilities[task][v]:.2f})" for v in value) or "-"
+        else:
+            shown = f"{value} ({probabilities[task][value]:.2f})"
+        parts.append(f"  {task:<10} {shown}")
+    return "\n".join(parts)
+
+
+@app.command()
+@handles_errors
+def predict(
+    text: Annotated[Optional[str], typer.Argument(help="The sentence; read from stdin (one sentence per line) when omitted.", show_default=False)] = None,
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per line for stdin input).")] = False,
+) -> None:
+    """Label sentences given as an argument or on stdin."""
+    from .api import predict as predict_api
+    from .errors import InputError
+
+    if text is None:
+        if sys.stdin.isatty():
+            raise InputError("no sentence given; pass it as an argument or pipe sentences on stdin")
+        raw = sys.stdin.buffer.read()
+        try:
+            lines = [line for line in raw.decode("utf-8-sig").splitlines() if line.strip()]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"stdin: not UTF-8 text (bad byte at offset {exc.start})") from None
+        if not lines:
+            raise InputError("stdin: empty; there is nothing to label")
+        results = predict_api(lines, model=model)
+    else:
+        results = [predict_api(text, model=model)]
+    for result in results:
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            typer.echo(result.text)
+            typer.echo(_format_labels(result.labels, result.probabilities))
+
+
+@app.command()
+@handles_errors
+def label(
+    inputs: Annotated[list[str], typer.Argument(help=".txt files, folders of them, .jsonl/.csv/.parquet files with a text column, or - for stdin.", show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="jsonl, csv, parquet, or text (readable, stdout only); default: from the output's suffix, else jsonl.", show_default=False)] = None,
+    text_field: Annotated[str, typer.Option(help="Column or field holding the article text in table inputs.")] = "text",
+    id_field: Annotated[str, typer.Option(help="Column or field holding the article id (default: file:line).")] = "id",
+    summary: Annotated[Optional[Path], typer.Option(help="Also write one summary per article (JSON Lines) here.", show_default=False)] = None,
+    errors: Annotated[Optional[Path], typer.Option(help="Where to list records that could not be labelled (default: OUTPUT.errors.jsonl).", show_default=False)] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same output.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output (or an interrupted run's partial output).")] = False,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of reporting it and going on.")] = False,
+    model: ModelOption = None,
+) -> None:
+    """Batch-label articles: one row per sentence with offsets, labels and probabilities."""
+    from .labelling import label_files
+
+    report = label_files(inputs, output, fmt, model, text_field, id_field, str(summary) if summary else None,
+                         str(errors) if errors else None, resume, overwrite, jobs, strict)
+    for error in report.errors[:20]:
+        typer.echo(f"skipped {error['location']}: {error['error']}", err=True)
+    if len(report.errors) > 20:
+        typer.echo(f"... and {len(report.errors) - 20} more", err=True)
+    typer.echo(f"labelled {report.records - len(report.errors) - report.resumed_from} articles "
+               f"({report.sentences} sentences) in {report.seconds:.1f}s"
+               + (f", resumed after {report.resumed_from}" if report.resumed_from else "")
+               + (f"; {len(report.errors)} skipped, listed in {errors or str(output) + '.errors.jsonl'}" if report.errors and output != "-" else "")
+               + (f" -> {output}" if output != "-" else ""), err=True)
+    if report.errors:  # the good records are labelled; the exit code still tells a script that some were not
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def train(
+    data: Annotated[Path, typer.Option(help="Corpus: a data/-style folder, a save_to_disk folder, or a .jsonl/.csv/.parquet file.")] = Path("data"),
+    out: Annotated[Path, typer.Option(help="Model folder to write.")] = Path("models/my-model"),
+    schema: Annotated[Optional[Path], typer.Option(help="Schema file when the corpus has none.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same data and seed give the same model.")] = 0,
+    search: Annotated[bool, typer.Option(help="Choose C per task by cross-validation.")] = True,
+) -> None:
+    """Train a model from a corpus and print cross-validated and held-out metrics."""
+    from .data import load_corpus
+    from .training import train as train_model
+
+    corpus = load_corpus(data, schema)
+    metadata = train_model(corpus, out, seed=seed, search=search, log=lambda m: typer.echo(m, err=True))
+    typer.echo(_metrics_text(metadata))
+    typer.echo(f"saved to {out}")
+
+
+def _metrics_text(metadata: dict[str, Any]) -> str:
+    from .card import _metrics_table
+
+    return "\n".join(_metrics_table(metadata.get("metrics", {})))
+
+
+@app.command()
+@handles_errors
+def info(model: ModelOption = None) -> None:
+    """Show the model card: schema, labels, training data hash, metrics, versions."""
+    from .card import render_model_card
+    from .persistence import read_metadata, resolve_model_path
+
+    typer.echo(render_model_card(read_metadata(resolve_model_path(model))))
+
+
+@app.command()
+@handles_errors
+def explain(
+    text: Annotated[str, typer.Argument(help="The sentence to explain.")],
+    top: Annotated[int, typer.Option(min=1, help="N-grams to show per label.")] = 8,
+    model: ModelOption = None,
+) -> None:
+    """Show, per task, the n-grams that pushed the model toward each predicted label."""
+    from .api import check_text, get_model
+
+    saved = get_model(model)
+    explanation = saved.estimator.explain(check_text(text), top=top)
+    for task, by_label in explanation.items():
+        if not by_label:
+            typer.echo(f"{task}: (no label)")
+        for label, pairs in by_label.items():
+            shown = ", ".join(f"{name.split('__', 1)[-1]!r} +{weight:.2f}" for name, weight in pairs) or "(intercept only)"
+            typer.echo(f"{task} = {label}: {shown}")
+
+
+@data_app.command("check")
+@handles_errors
+def data_check(
+    path: Annotated[Path, typer.Argument(help="Corpus folder (schema.json, articles.jsonl, sentences.jsonl).")],
+    strict: Annotated[bool, typer.Option(help="Treat warnings (near-duplicates within a split) as errors.")] = False,
+) -> None:
+    """Validate a corpus against its schema; report every problem with file, line and field."""
+    from .schema import load_schema
+    from .validate import check_corpus
+
+    schema = load_schema(path)
+    problems, articles, sentences = check_corpus(path, schema)
+    for problem in problems:
+        typer.echo(str(problem))
+    failing = [p for p in problems if p.level == "error" or strict]
+    typer.echo(f"{path}: {len(articles)} articles, {len(sentences)} sentences, "
+               f"{sum(p.level == 'error' for p in problems)} errors, {sum(p.level == 'warning' for p in problems)} warnings")
+    if failing:
+        raise typer.Exit(4)
+
+
+@data_app.command("card")
+@handles_errors
+def data_card(
+    path: Annotated[Path, typer.Argument(help="Corpus folder whose README.md statistics to regenerate.")] = Path("data"),
+    check: Annotated[bool, typer.Option(help="Only check that README.md is up to date (exit 1 if not).")] = False,
+) -> None:
+    """Regenerate the counts and agreement figures in the corpus data card (README.md)."""
+    from .datacard import update_data_card
+
+    changed = update_data_card(path, write=not check)
+    if check and changed:
+        _fail(f"{path / 'README.md'} is out of date; run `tradeclf data card {path}`", 1)
+    typer.echo(f"{path / 'README.md'}: {'updated' if changed else 'up to date'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,76 @@
+"""Evaluation metrics per task, with bootstrap 95% confidence intervals (test sets here are small)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+from .schema import Schema, Task
+
+BOOTSTRAP_SAMPLES = 1000
+
+
+def indicator(values: list, task: Task) -> np.ndarray:
+    """Labels as a 0/1 matrix (n sentences, n labels) in schema label order."""
+    matrix = np.zeros((len(values), len(task.labels)), dtype=bool)
+    index = {label: j for j, label in enumerate(task.labels)}
+    for i, value in enumerate(values):
+        for label in (value if task.multi_label else [value]):
+            matrix[i, index[label]] = True
+    return matrix
+
+
+def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """Per-label F1 from counts along the last axis; 0 where a label is neither predicted nor present."""
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros_like(tp, dtype=float), where=denominator > 0)
+
+
+def macro_f1(gold: np.ndarray, guess: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Macro-F1 over the labels in `present`, for a stack of resamples (..., n, labels) or one set."""
+    tp = (gold & guess).sum(axis=-2)
+    fp = (~gold & guess).sum(axis=-2)
+    fn = (gold & ~guess).sum(axis=-2)
+    return f1_from_counts(tp, fp, fn)[..., present].mean(axis=-1)
+
+
+def bootstrap_interval(gold: np.ndarray, guess: np.ndarray, present: np.ndarray, seed: int = 0,
+                       samples: int = BOOTSTRAP_SAMPLES) -> list[float]:
+    """95% percentile interval of macro-F1 over sentence resamples."""
+    rng = np.random.default_rng(seed)
+    n = len(gold)
+    scores = np.empty(samples)
+    for start in range(0, samples, 100):
+        idx = rng.integers(0, n, size=(min(100, samples - start), n))
+        scores[start:start + len(idx)] = macro_f1(gold[idx], guess[idx], present)
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return [round(float(low), 4), round(float(high), 4)]
+
+
+def evaluate_predictions(gold_rows: dict[str, list], predicted: list[dict[str, Any]], schema: Schema,
+                         seed: int = 0, intervals: bool = True) -> dict[str, Any]:
+    """Per task: macro-F1 (with interval), accuracy or micro-F1, and per-label precision/recall/F1/support.
+
+    Macro-F1 averages over the labels present in the gold data, so a label absent from a small split
+    does not count as a zero.
+    """
+    result: dict[str, Any] = {"n": len(predicted), "tasks": {}}
+    for task in schema.tasks:
+        gold = indicator(gold_rows[task.name], task)
+        guess = indicator([row[task.name] for row in predicted], task)
+        present = np.flatnonzero(gold.sum(axis=0) > 0)
+        precision, recall, f1, support = precision_recall_fscore_support(gold, guess, average=None, zero_division=0)
+        m: dict[str, Any] = {"macro_f1": round(float(macro_f1(gold, guess, present)), 4) if len(present) else None}
+        if task.multi_label:
+            m["micro_f1"] = round(float(f1_score(gold, guess, average="micro", zero_division=0)), 4)
+        else:
+            m["accuracy"] = round(float(accuracy_score(gold.argmax(1), guess.argmax(1))), 4)
+        if intervals and len(present) and len(gold) > 1:
+            m["macro_f1_ci"] = bootstrap_interval(gold, guess, present, seed)
+        m["per_label"] = {label: {"precision": round(float(precision[j]), 4), "recall": round(float(recall[j]), 4),
+                                  "f1": round(float(f1[j]), 4), "support": int(support[j])}
+                          for j, label in enumerate(task.labels)}
+        result["tasks"][task.name] = m
+    return result

@@ -1,0 +1,228 @@
+"""Writing labelled sentences as JSON Lines, CSV or Parquet, atomically and resumably.
+
+Rows go first to a hidden partial JSON Lines file beside the output, with a checkpoint recording how
+many input records are done and how many bytes of rows and errors belong to them. When the run ends
+the partial file is converted to the requested format and renamed into place, so an output appears
+whole or not at all; an interrupted run continues from the checkpoint with --resume.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import InputError
+from .persistence import atomic_write_bytes
+from .schema import Schema
+
+FORMATS = ("jsonl", "csv", "parquet")
+STDOUT_FORMATS = FORMATS + ("text",)
+STDOUT = "-"
+MULTI_LABEL_SEPARATOR = "|"
+PARQUET_BATCH_ROWS = 20_000
+
+
+def infer_format(output: str, given: str | None) -> str:
+    """The --format given, else from the output's suffix, else jsonl."""
+    allowed = STDOUT_FORMATS if output == STDOUT else FORMATS
+    if given is not None:
+        if given not in allowed:
+            raise InputError(f"--format {given!r} is not supported for {'stdout' if output == STDOUT else output}; "
+                             f"use one of {', '.join(allowed)}")
+        return given
+    suffix = Path(output).suffix.lower().lstrip(".")
+    return {"ndjson": "jsonl", "json": "jsonl"}.get(suffix, suffix if suffix in FORMATS else "jsonl")
+
+
+def flat_row(row: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """A sentence row with one column per task and one per task-label probability (for CSV/Parquet)."""
+    flat = {k: v for k, v in row.items() if k not in ("labels", "probabilities")}
+    for task in schema.tasks:
+        value = row["labels"][task.name]
+        flat[task.name] = MULTI_LABEL_SEPARATOR.join(value) if task.multi_label else value
+    for task in schema.tasks:
+        for label in task.labels:
+            flat[f"p_{task.name}_{label}"] = row["probabilities"][task.name][label]
+    return flat
+
+
+class StdoutSink:
+    """Rows straight to standard output (JSON Lines, CSV, or readable text); nothing to resume."""
+
+    resumed_records = 0
+
+    def __init__(self, fmt: str, schema: Schema) -> None:
+        if fmt == "parquet":
+            raise InputError("-o -: Parquet cannot be written to stdout; give a file name")
+        self.fmt, self.schema, self._writer = fmt, schema, None
+        self._article: str | None = None
+        self._labels: list[dict[str, Any]] = []
+
+    def _text(self, rows: list[dict[str, Any]]) -> None:
+        """One line per sentence with its labels, and the article summary after each article."""
+        for row in rows:
+            if row["article_id"] != self._article or row["sentence_index"] == 0:
+                self._end_article()
+                self._article = row["article_id"]
+                print(f"== {row['article_id']}")
+            self._labels.append(row["labels"])
+            labels = " | ".join(f"{task}: {', '.join(v) if isinstance(v, list) else v}" if v else f"{task}: -"
+                                for task, v in row["labels"].items())
+            print(f"[{row['sentence_index']}] {row['text']}\n      {labels}")
+
+    def _end_article(self) -> None:
+        from .article import summarise
+
+        if self._article is not None:
+            print(f"-- summary of {self._article}: {json.dumps(summarise(self._labels, self.schema), ensure_ascii=False)}\n")
+        self._labels = []
+
+    def write(self, rows: list[dict[str, Any]], errors: list[dict[str, Any]], records_done: int) -> None:
+        if self.fmt == "jsonl":
+            sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        elif self.fmt == "text":
+            self._text(rows)
+        else:
+            for row in rows:
+                flat = flat_row(row, self.schema)
+                if self._writer is None:
+                    self._writer = csv.DictWriter(sys.stdout, fieldnames=list(flat))
+                    self._writer.writeheader()
+                self._writer.writerow(flat)
+        for error in errors:
+            print(f"error: {error['location']}: {error['error']}", file=sys.stderr)
+        sys.stdout.flush()
+
+    def commit(self) -> None:
+        if self.fmt == "text":
+            self._end_article()
+        sys.stdout.flush()
+
+    def abort(self) -> None:
+        pass
+
+
+class FileSink:
+    """A file output written through a checkpointed partial file."""
+
+    def __init__(self, output: str, fmt: str, schema: Schema, errors_path: str | None, resume: bool = False,
+                 overwrite: bool = False, fingerprint: dict[str, Any] | None = None) -> None:
+        self.output, self.fmt, self.schema = Path(output), fmt, schema
+        self.errors_path = Path(errors_path) if errors_path else None
+        folder = self.output.parent
+        if not folder.is_dir():
+            raise InputError(f"{output}: the folder {folder} does not exist; create it first")
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"{output}: the folder {folder} is not writable")
+        self.partial = folder / f".{self.output.name}.partial.jsonl"
+        self.partial_errors = folder / f".{self.output.name}.errors.partial.jsonl"
+        self.checkpoint = folder / f".{self.output.name}.checkpoint.json"
+        self.fingerprint = fingerprint or {}
+        self.resumed_records = 0
+        if resume and self.checkpoint.exists():
+            self._resume()
+        else:
+            if self.checkpoint.exists() and not overwrite:
+                raise InputError(f"{output}: an earlier run into this output was interrupted; add --resume to continue it "
+                                 "or --overwrite to start again")
+            if self.output.exists() and not overwrite:
+                raise InputError(f"{output}: already exists; choose another -o, or add --overwrite to replace it")
+            self.partial.write_bytes(b"")
+            self.partial_errors.write_bytes(b"")
+        self.rows_handle = self.partial.open("ab")
+        self.errors_handle = self.partial_errors.open("ab")
+
+    def _resume(self) -> None:
+        state = json.loads(self.checkpoint.read_text(encoding="utf-8"))
+        if state.get("fingerprint") != self.fingerprint:
+            raise InputError(f"{self.output}: the interrupted run used other inputs, options or model; "
+                             "--resume needs the same command (or use --overwrite to start again)")
+        if not self.partial.exists() or self.partial.stat().st_size < state["rows_bytes"]:
+            raise InputError(f"{self.partial}: the partial output is missing or shorter than its checkpoint; use --overwrite")
+        for path, size in ((self.partial, state["rows_bytes"]), (self.partial_errors, state["errors_bytes"])):
+            with path.open("ab") as handle:  # drop whatever was written after the last checkpoint
+                handle.truncate(size)
+        self.resumed_records = state["records_done"]
+
+    def write(self, rows: list[dict[str, Any]], errors: list[dict[str, Any]], records_done: int) -> None:
+        """Append one chunk's rows and errors, make them durable, then move the checkpoint past them."""
+        self.rows_handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+        self.errors_handle.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors).encode())
+        for handle in (self.rows_handle, self.errors_handle):
+            handle.flush()
+            os.fsync(handle.fileno())
+        state = {"records_done": records_done, "rows_bytes": self.rows_handle.tell(),
+                 "errors_bytes": self.errors_handle.tell(), "fingerprint": self.fingerprint}
+        atomic_write_bytes(self.checkpoint, json.dumps(state).encode())
+
+    def _partial_rows(self) -> Iterator[dict[str, Any]]:
+        with self.partial.open(encoding="utf-8") as handle:
+            for line in handle:
+                yield json.loads(line)
+
+    def commit(self) -> None:
+        """Convert the partial rows to the output format beside the target, then rename into place."""
+        self.rows_handle.close()
+        self.errors_handle.close()
+        final_tmp = self.output.parent / f".{self.output.name}.final"
+        try:
+            if self.fmt == "jsonl":
+                os.replace(self.partial, final_tmp)
+            elif self.fmt == "csv":
+                _write_csv(final_tmp, (flat_row(r, self.schema) for r in self._partial_rows()))
+            else:
+                _write_parquet(final_tmp, (flat_row(r, self.schema) for r in self._partial_rows()))
+            os.chmod(final_tmp, 0o644)
+            os.replace(final_tmp, self.output)
+            if self.errors_path is not None and self.partial_errors.stat().st_size:
+                os.replace(self.partial_errors, self.errors_path)
+        except BaseException:
+            final_tmp.unlink(missing_ok=True)
+            raise
+        for path in (self.partial, self.partial_errors, self.checkpoint):
+            path.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        """Leave the partial files and checkpoint for --resume; close handles."""
+        self.rows_handle.close()
+        self.errors_handle.close()
+
+
+def _write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = None
+        for row in rows:
+            if writer is None:
+                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def _write_parquet(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer, batch = None, []
+
+    def flush() -> None:
+        nonlocal writer
+        table = pa.Table.from_pylist(batch)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table.cast(writer.schema))
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= PARQUET_BATCH_ROWS:
+            flush()
+    if batch:
+        flush()
+    if writer is None:
+        pq.write_table(pa.table({}), path)
+    else:
+        writer.close()

@@ -1,0 +1,56 @@
+"""Rebuild the shipped model, models/default, from the corpus in data/.
+
+    python train.py            # retrain and write models/default
+    python train.py --check    # retrain into a temporary folder and compare with the committed model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from tradeclf.card import readme_metrics_block, replace_block
+from tradeclf.data import load_corpus
+from tradeclf.datacard import update_data_card
+from tradeclf.persistence import METADATA_FILE, MODEL_FILE
+from tradeclf.training import train
+
+ROOT = Path(__file__).resolve().parent
+SHIPPED = ROOT / "models" / "default"
+SEED = 0
+VOLATILE = ("created",)  # metadata that records when, not what
+
+
+def build(out: Path) -> dict:
+    corpus = load_corpus(ROOT / "data", strict=True)
+    corpus.source = "data/"
+    return train(corpus, out, seed=SEED, name="default", log=lambda m: print(m, file=sys.stderr))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare a fresh build with the committed model")
+    args = parser.parse_args()
+    if not args.check:
+        metadata = build(SHIPPED)
+        readme = ROOT / "README.md"
+        readme.write_text(replace_block(readme.read_text(encoding="utf-8"), readme_metrics_block(metadata)), encoding="utf-8")
+        update_data_card(ROOT / "data")
+        print(f"wrote {SHIPPED}, refreshed the metrics in README.md and the statistics in data/README.md")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        build(Path(tmp))
+        same_model = (Path(tmp) / MODEL_FILE).read_bytes() == (SHIPPED / MODEL_FILE).read_bytes()
+        fresh, committed = (json.loads((folder / METADATA_FILE).read_text()) for folder in (Path(tmp), SHIPPED))
+        for key in VOLATILE:
+            fresh.pop(key, None), committed.pop(key, None)
+        same_metadata = fresh == committed
+    print(f"model bytes identical: {same_model}; metadata identical (but for {', '.join(VOLATILE)}): {same_metadata}")
+    return 0 if same_model and same_metadata else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
