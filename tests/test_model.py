@@ -104,3 +104,20 @@ def test_explain_contributions_are_exact(corpus, train_rows):
         coef = model.coefficients(task.name, label)
         positive = features.multiply(coef).toarray().ravel()
         assert sum(w for _, w in pairs) == pytest.approx(positive[positive > 0].sum(), rel=1e-5)
+
+
+def test_same_data_and_seed_give_the_same_bytes_in_another_process(small_corpus, tmp_path):
+    """Pickles must not carry per-process state (hash seeds, object ids)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, io, sys, joblib\n"
+            "from tradeclf.data import load_corpus\nfrom tradeclf.model import TradeClassifier\n"
+            f"c = load_corpus({str(small_corpus)!r}); rows = c.split('train')\n"
+            "m = TradeClassifier(c.schema).fit(c.texts(rows), rows)\n"
+            "m.predict(['warm the caches up']); m.explain('and this one')\n"
+            "b = io.BytesIO(); joblib.dump(m, b); print(hashlib.sha256(b.getvalue()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
+    assert len(digests) == 1

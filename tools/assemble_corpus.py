@@ -81,8 +81,9 @@ def main() -> None:
             sentence_id = f"{article['id']}-{index:03d}"
             if sentence_id in drop or (sentence_id in edits and edits[sentence_id] is None):
                 continue
-            text = edits.get(sentence_id, row["text"])
-            sentences.append({"id": sentence_id, "article_id": article["id"], "index": index, "text": text,
+            edit = edits.get(sentence_id, {})
+            row = {**row, **({"text": edit} if isinstance(edit, str) else edit)}
+            sentences.append({"id": sentence_id, "article_id": article["id"], "index": index, "text": row["text"],
                               **{task: row[task] for task in TASKS}})
     for name, rows in (("articles.jsonl", articles), ("sentences.jsonl", sentences)):
         with (DATA / name).open("w", encoding="utf-8") as handle:

@@ -111,7 +111,9 @@ def label(
     errors: Annotated[Optional[Path], typer.Option(help="Where to list records that could not be labelled (default: OUTPUT.errors.jsonl).", show_default=False)] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same output.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output (or an interrupted run's partial output).")] = False,
-    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes (local engine).")] = 1,
+    engine: Annotated[str, typer.Option(help="local, or dask to run on a Dask cluster.")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a new LocalCluster of 2 workers).", show_default=False)] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of reporting it and going on.")] = False,
     model: ModelOption = None,
 ) -> None:
@@ -119,7 +121,7 @@ def label(
     from .labelling import label_files
 
     report = label_files(inputs, output, fmt, model, text_field, id_field, str(summary) if summary else None,
-                         str(errors) if errors else None, resume, overwrite, jobs, strict)
+                         str(errors) if errors else None, resume, overwrite, jobs, strict, engine=engine, scheduler=scheduler)
     for error in report.errors[:20]:
         typer.echo(f"skipped {error['location']}: {error['error']}", err=True)
     if len(report.errors) > 20:
@@ -186,6 +188,36 @@ def explain(
         for label, pairs in by_label.items():
             shown = ", ".join(f"{name.split('__', 1)[-1]!r} +{weight:.2f}" for name, weight in pairs) or "(intercept only)"
             typer.echo(f"{task} = {label}: {shown}")
+
+
+@app.command()
+@handles_errors
+def evaluate(
+    data: Annotated[Path, typer.Option(help="Labelled corpus to evaluate on (any format `train` accepts).")] = Path("data"),
+    split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to evaluate; repeat the option. Default: test and seed.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write report.md, report.json and PNG plots to this folder.", show_default=False)] = None,
+    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: majority, lexicon, fasttext, minilm (the last two need `.[bench]`); '' for none.")] = "majority,lexicon,fasttext,minilm",
+    lexicon: Annotated[Optional[Path], typer.Option(help="Keyword lexicon for the lexicon baseline (default: lexicon.json in the corpus folder).", show_default=False)] = None,
+    curve: Annotated[bool, typer.Option(help="Compute the learning curve (retrains on 10%..100% of the training articles).")] = True,
+    html: Annotated[bool, typer.Option(help="Also write report.html.")] = False,
+    schema: Annotated[Optional[Path], typer.Option(help="Schema file when the corpus has none.", show_default=False)] = None,
+    model: ModelOption = None,
+) -> None:
+    """Evaluate a model against baselines on labelled splits, with intervals, plots and error analysis."""
+    from .api import get_model
+    from .data import load_corpus
+    from .evaluation import comparison_table, run_evaluation
+
+    saved = get_model(model)
+    corpus = load_corpus(data, schema or None)
+    names = tuple(name.strip() for name in baselines.split(",") if name.strip())
+    report = run_evaluation(corpus, saved, out, split, names, lexicon, curve, html, log=lambda m: typer.echo(m, err=True))
+    for name in report["splits"]:
+        typer.echo("\n".join(comparison_table(report["comparison"], name, corpus.schema.task_names)) + "\n")
+    for name, why in report["comparison"]["skipped"].items():
+        typer.echo(f"skipped {name}: {why}")
+    if out:
+        typer.echo(f"report written to {out / 'report.md'}")
 
 
 @data_app.command("check")

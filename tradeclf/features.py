@@ -23,3 +23,13 @@ def _float32():
     import numpy as np
 
     return np.float32
+
+
+PROCESS_STATE = ("_stop_words_id",)  # caches holding id() of objects: differ between processes
+
+
+def drop_process_state(featurizer) -> None:
+    """Remove per-process caches so the pickled featuriser is byte-identical across runs."""
+    for _, transformer in getattr(featurizer, "transformer_list", []):
+        for name in PROCESS_STATE:
+            vars(transformer).pop(name, None)

@@ -100,11 +100,14 @@ def write_summaries(rows_path: Path, summary_path: Path, schema: Schema) -> None
 def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None, model: ModelLike = None,
                 text_field: str = "text", id_field: str = "id", summary: str | None = None, errors: str | None = None,
                 resume: bool = False, overwrite: bool = False, jobs: int = 1, strict: bool = False,
-                chunk_records: int = CHUNK_RECORDS, progress: bool | None = None) -> RunReport:
+                chunk_records: int = CHUNK_RECORDS, progress: bool | None = None, engine: str = "local",
+                scheduler: str | None = None) -> RunReport:
     """Label every article in `inputs` into `output`; see `tradeclf label --help` for the options."""
     from tqdm import tqdm
 
     started = time.perf_counter()
+    if engine not in ("local", "dask"):
+        raise InputError(f"--engine {engine!r}: use local or dask")
     saved = get_model(model)
     fmt = infer_format(output, fmt)
     if output == STDOUT:
@@ -124,7 +127,11 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
     try:
         if strict:
             items = _stop_at_first_error(items)
-        if jobs > 1:
+        if engine == "dask":
+            from .distributed import dask_results
+
+            results = dask_results(chunks(items, chunk_records), saved, scheduler)
+        elif jobs > 1:
             import multiprocessing
 
             if saved.path is None:

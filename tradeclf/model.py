@@ -19,9 +19,10 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-from .features import make_featurizer
+from .features import drop_process_state, make_featurizer
 from .schema import Schema, Task
 
+MAX_SENTENCE_CHARS = 5_000  # longer "sentences" (unsplit dumps) are featurised on their first 5,000 characters
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 DEFAULT_THRESHOLD = 0.5
 
@@ -119,7 +120,7 @@ class TradeClassifier(BaseEstimator):
         self.heads_[task.name] = head.fit(features, Y)
 
     def _logistic(self, C: float) -> LogisticRegression:
-        return LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=self.random_state)
+        return logistic(C, self.random_state)
 
     # -- prediction --------------------------------------------------------------------------------
     def transform(self, X: Sequence[str]):
@@ -215,11 +216,25 @@ class TradeClassifier(BaseEstimator):
             return sign * base.coef_.ravel()
         return base.coef_[classes.index(label)]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without per-process caches, so the same data and seed give the same bytes."""
+        state = dict(self.__dict__)
+        state.pop("_feature_names", None)
+        if "featurizer_" in state:
+            drop_process_state(state["featurizer_"])
+        return state
+
     @property
     def feature_names_(self) -> np.ndarray:
         if not hasattr(self, "_feature_names"):
             self._feature_names = self.featurizer_.get_feature_names_out()
         return self._feature_names
+
+
+def logistic(C: float, seed: int = 0) -> LogisticRegression:
+    """The linear head of every task: class-balanced logistic regression (newton-cg: 5-10x faster than
+    lbfgs here at the same optimum)."""
+    return LogisticRegression(C=C, class_weight="balanced", solver="newton-cg", max_iter=3000, random_state=seed)
 
 
 def best_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
@@ -233,10 +248,11 @@ def best_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
 
 
 def _check_texts(X: Sequence[str]) -> list[str]:
+    """A list of sentences, each cut to MAX_SENTENCE_CHARS so one huge input cannot exhaust memory."""
     if isinstance(X, str):
         raise TypeError("X must be a list of sentences, not one string; wrap it: [text]")
     texts = list(X)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
-    return texts
+    return [text[:MAX_SENTENCE_CHARS] for text in texts]

@@ -81,8 +81,8 @@ def versions() -> dict[str, str]:
             "scipy": scipy.__version__, "python": platform.python_version()}
 
 
-def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | None = None) -> Path:
-    """Save `estimator` with metadata (schema, thresholds, versions, hashes) and a model card."""
+def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Save `estimator` with metadata (schema, thresholds, versions, hashes) and a model card; return the metadata."""
     import io
 
     import joblib
@@ -108,7 +108,7 @@ def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | No
     atomic_write_bytes(folder / MODEL_FILE, model_bytes)
     atomic_write_bytes(folder / METADATA_FILE, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
     atomic_write_bytes(folder / CARD_FILE, render_model_card(meta).encode())
-    return folder
+    return meta
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

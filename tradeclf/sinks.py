@@ -135,6 +135,8 @@ class FileSink:
             self.partial_errors.write_bytes(b"")
         self.rows_handle = self.partial.open("ab")
         self.errors_handle = self.partial_errors.open("ab")
+        if not self.resumed_records:  # from the first moment, an interruption leaves a run to resume
+            self._save_checkpoint(0)
 
     def _resume(self) -> None:
         state = json.loads(self.checkpoint.read_text(encoding="utf-8"))
@@ -155,6 +157,9 @@ class FileSink:
         for handle in (self.rows_handle, self.errors_handle):
             handle.flush()
             os.fsync(handle.fileno())
+        self._save_checkpoint(records_done)
+
+    def _save_checkpoint(self, records_done: int) -> None:
         state = {"records_done": records_done, "rows_bytes": self.rows_handle.tell(),
                  "errors_bytes": self.errors_handle.tell(), "fingerprint": self.fingerprint}
         atomic_write_bytes(self.checkpoint, json.dumps(state).encode())

@@ -19,7 +19,7 @@ from .schema import Schema
 
 TRAIN_SPLITS = ("train", "dev")
 REPORT_SPLITS = ("test", "seed")
-C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 SEARCH_FOLDS = 5
 DEFAULT_SEED = 0
 
@@ -40,13 +40,12 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
     average precision (threshold-free; thresholds are tuned later on the chosen C).
     Returns {"C": {task: best C}, "cv": {task: {C: mean score}}}.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import GroupKFold
     from sklearn.multiclass import OneVsRestClassifier
 
     from .features import make_featurizer
-    from .model import TradeClassifier
+    from .model import TradeClassifier, logistic
 
     schema = corpus.schema
     texts = np.array(corpus.texts(rows), dtype=object)
@@ -61,7 +60,7 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
         for task in schema.tasks:
             gold = indicator(labels[task.name], task)
             for C in grid:
-                base = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=seed)
+                base = logistic(C, seed)
                 if task.multi_label:
                     usable = [j for j in range(gold.shape[1]) if 0 < gold[train_idx, j].sum() < len(train_idx)]
                     head = OneVsRestClassifier(base).fit(X_train, gold[train_idx][:, usable])
@@ -140,5 +139,4 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
         "search": search_result,
         "metrics": metrics,
     }
-    save_model(model, out, metadata)
-    return metadata
+    return save_model(model, out, metadata)

@@ -1,0 +1,166 @@
+"""Batch labelling under faults: interrupted runs resume to the same output, kills, bad disks, threads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tradeclf import labelling
+from tradeclf.api import get_model, predict
+from tradeclf.errors import InputError
+from tradeclf.labelling import label_files
+
+ARTICLES = [
+    "Washington raised tariffs on Chinese goods on Friday. Beijing vowed to retaliate.",
+    "\"We have moved forward in all areas,\" a U.S. official said. Talks resume next week in Beijing.",
+    "Soybean farmers in Iowa said they were worried. Prices fell 2 percent.",
+    "The yuan weakened past seven per dollar. The Treasury called it manipulation.",
+]
+
+
+def write_input(path, n):
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            handle.write(json.dumps({"id": f"r{i}", "text": ARTICLES[i % len(ARTICLES)] + f" Item {i}."}) + "\n")
+
+
+def read(path):
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_interrupted_run_resumes_to_the_uninterrupted_output(trained_model, tmp_path, monkeypatch, fmt):
+    source = tmp_path / "in.jsonl"
+    write_input(source, 50)
+    reference = tmp_path / f"reference.{fmt}"
+    label_files([str(source)], str(reference), model=trained_model, chunk_records=7, progress=False)
+
+    out = tmp_path / f"out.{fmt}"
+    real_chunk, calls = labelling.label_chunk, {"n": 0}
+
+    def dies_on_fourth_chunk(items, model=None):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real_chunk(items, model)
+
+    monkeypatch.setattr(labelling, "label_chunk", dies_on_fourth_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        label_files([str(source)], str(out), model=trained_model, chunk_records=7, progress=False)
+    assert not out.exists(), "an interrupted run must not leave a partial output under the final name"
+    with pytest.raises(InputError, match="--resume"):
+        label_files([str(source)], str(out), model=trained_model, chunk_records=7, progress=False)
+    monkeypatch.setattr(labelling, "label_chunk", real_chunk)
+    report = label_files([str(source)], str(out), model=trained_model, chunk_records=7, resume=True, progress=False)
+    assert report.resumed_from == 21
+    assert out.read_bytes() == reference.read_bytes()
+    assert not list(tmp_path.glob(".out*")), "partial files and checkpoint are cleaned up"
+
+
+def test_resume_refuses_other_inputs(trained_model, tmp_path, monkeypatch):
+    source, other = tmp_path / "in.jsonl", tmp_path / "other.jsonl"
+    write_input(source, 30)
+    write_input(other, 30)
+    monkeypatch.setattr(labelling, "label_chunk", lambda items, model=None: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        label_files([str(source)], str(tmp_path / "out.jsonl"), model=trained_model, progress=False)
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="other inputs"):
+        label_files([str(other)], str(tmp_path / "out.jsonl"), model=trained_model, resume=True, progress=False)
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_without_loss_or_duplicates(trained_model, tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_input(source, 4000)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "tradeclf.cli", "label", str(source), "-o", str(out), "--model", str(trained_model)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / ".out.jsonl.checkpoint.json"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not out.exists()
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed after" in resumed.stderr
+    rows = [json.loads(line) for line in read(out).splitlines()]
+    keys = [(r["article_id"], r["sentence_index"]) for r in rows]
+    assert len(keys) == len(set(keys)), "no sentence written twice"
+    assert {r["article_id"] for r in rows} == {f"r{i}" for i in range(4000)}, "no record lost"
+    reference = tmp_path / "reference.jsonl"
+    label_files([str(source)], str(reference), model=trained_model, progress=False)
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_parallel_jobs_keep_input_order(trained_model, tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_input(source, 60)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    label_files([str(source)], str(one), model=trained_model, chunk_records=5, progress=False)
+    label_files([str(source)], str(two), model=trained_model, chunk_records=5, jobs=2, progress=False)
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_unwritable_output_folder_fails_before_work_and_leaves_nothing(trained_model, tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_input(source, 3)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(InputError, match="not writable"):
+            label_files([str(source)], str(locked / "out.jsonl"), model=trained_model, progress=False)
+    finally:
+        locked.chmod(0o700)
+    with pytest.raises(InputError, match="does not exist"):
+        label_files([str(source)], str(tmp_path / "missing" / "out.jsonl"), model=trained_model, progress=False)
+
+
+def test_disk_full_leaves_no_partial_output(trained_model, tmp_path, monkeypatch):
+    source = tmp_path / "in.jsonl"
+    write_input(source, 20)
+    out = tmp_path / "out.csv"
+    from tradeclf import sinks
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sinks, "_write_csv", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        label_files([str(source)], str(out), model=trained_model, progress=False)
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.csv.final"))
+
+
+def test_eight_threads_get_the_same_answers_as_one(trained_model):
+    texts = [a + f" Variant {i}." for i, a in enumerate(ARTICLES * 10)]
+    saved = get_model(trained_model)
+    expected = [p.to_dict() for p in predict(texts, model=saved)]
+    results, errors = [None] * 8, []
+
+    def worker(k):
+        try:
+            results[k] = [predict(t, model=saved).to_dict() for t in texts]
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert all(result == expected for result in results)

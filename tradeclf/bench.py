@@ -1,0 +1,248 @@
+"""Speed and size benchmark: `python -m tradeclf.bench` prints a table and writes JSON.
+
+Every figure is measured in this run on this machine, for tradeclf and for the peers a user would
+otherwise pick (a plain single-task scikit-learn pipeline, fastText, MiniLM + logistic regression),
+so each figure can be read as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
+    """The fastest of `repeat` runs, in seconds (the least disturbed by other work on the machine)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def peak_rss_mb(code: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run `code` in a fresh Python; return (peak RSS in MB, wall seconds, its stdout)."""
+    wrapper = ("import resource, sys, time\nstarted = time.perf_counter()\n" + code +
+               "\nprint('__PEAK__', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - started)")
+    result = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    line = next(line for line in result.stdout.splitlines() if line.startswith("__PEAK__"))
+    _, peak, seconds = line.split()
+    return float(peak), float(seconds), result.stdout
+
+
+def import_time() -> float:
+    code = "import time; t = time.perf_counter(); import tradeclf; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(5)]
+    return min(runs)
+
+
+def article_texts(corpus, rows) -> list[str]:
+    by_article: dict[str, list[str]] = {}
+    for r in rows:
+        by_article.setdefault(r["article_id"], []).append(r["text"])
+    return [" ".join(sentences) for sentences in by_article.values()]
+
+
+def write_jsonl_of_size(path: Path, articles: list[str], megabytes: float) -> int:
+    """A JSON Lines file of about `megabytes`, cycling through real articles; returns the record count."""
+    target, written, n = megabytes * 1e6, 0, 0
+    with path.open("w", encoding="utf-8") as handle:
+        while written < target:
+            line = json.dumps({"id": f"a{n}", "text": articles[n % len(articles)]}) + "\n"
+            handle.write(line)
+            written += len(line.encode())
+            n += 1
+    return n
+
+
+def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_times: bool = True) -> dict[str, Any]:
+    from .api import get_model, predict, predict_many
+    from .data import load_corpus
+    from .labelling import label_files
+    from .persistence import MODEL_FILE, load_model, shipped_model_path
+    from .segment import split_sentences
+
+    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                           "platform": platform.platform()}}
+    corpus = load_corpus(ROOT / "data")
+    test = corpus.split("test")
+    sentences = corpus.texts(test) * 4
+    articles = article_texts(corpus, corpus.split("test", "dev"))
+    n_article_sentences = sum(len(split_sentences(a)) for a in articles)
+    path = shipped_model_path()
+
+    results["import_seconds"] = round(import_time(), 4)
+    results["model_load_seconds"] = round(best_of(lambda: load_model(path)), 3)
+    results["model_size_mb"] = round((path / MODEL_FILE).stat().st_size / 1e6, 2)
+    saved = get_model(path)
+    estimator = saved.estimator
+
+    pre_split = best_of(lambda: predict_many(sentences, saved))
+    results["throughput_pre_split"] = round(len(sentences) / pre_split)
+    split_only = best_of(lambda: [split_sentences(a) for a in articles])
+    results["split_only_sentences_per_second"] = round(n_article_sentences / split_only)
+    from .labelling import label_chunk
+    from .sources import Record
+
+    records = [Record(str(i), a, "bench") for i, a in enumerate(articles)]
+    from_articles = best_of(lambda: label_chunk(records, saved))
+    results["throughput_from_articles"] = round(n_article_sentences / from_articles)
+    results["segmentation_share_of_article_time"] = round(split_only / from_articles, 3)
+
+    latencies = []
+    one = corpus.texts(test)[:300]
+    predict(one[0], model=saved)
+    for text in one:
+        started = time.perf_counter()
+        predict(text, model=saved)
+        latencies.append((time.perf_counter() - started) * 1000)
+    results["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 3)
+    results["latency_ms_p99"] = round(float(np.percentile(latencies, 99)), 3)
+
+    # batch labelling of files, 1 vs 2 processes, and streaming memory at growing input sizes
+    with tempfile.TemporaryDirectory() as tmp:
+        small = Path(tmp) / "small.jsonl"
+        n_records = write_jsonl_of_size(small, articles, 5)
+        for jobs in (1, 2):
+            out = Path(tmp) / f"out{jobs}.jsonl"
+            report = label_files([str(small)], str(out), model=path, jobs=jobs, overwrite=True, progress=False)
+            results[f"label_file_sentences_per_second_jobs{jobs}"] = round(report.sentences / report.seconds)
+        results["label_file_records"] = n_records
+        memory = []
+        for size in sizes_mb:
+            source = Path(tmp) / f"in{size}.jsonl"
+            write_jsonl_of_size(source, articles, size)
+            code = (f"from tradeclf.labelling import label_files\n"
+                    f"r = label_files([{str(source)!r}], {str(Path(tmp) / 'o.jsonl')!r}, model={str(path)!r}, overwrite=True, progress=False)\n"
+                    f"print('__SENT__', r.sentences)")
+            peak, seconds, stdout = peak_rss_mb(code)
+            n = int(next(line for line in stdout.splitlines() if line.startswith("__SENT__")).split()[1])
+            memory.append({"input_mb": size, "peak_rss_mb": round(peak, 1), "seconds": round(seconds, 1),
+                           "sentences_per_second": round(n / seconds)})
+            source.unlink()
+        results["streaming_memory"] = memory
+
+    if train_times:
+        for search in (False, True):
+            code = (f"from tradeclf.data import load_corpus\nfrom tradeclf.training import train\n"
+                    f"train(load_corpus({str(ROOT / 'data')!r}), {tempfile.mkdtemp()!r}, search={search}, cv_report=False, log=lambda m: None)")
+            peak, seconds, _ = peak_rss_mb(code)
+            results[f"train_{'with' if search else 'without'}_search"] = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak, 1)}
+
+    if peers:
+        results["peers"] = peer_figures(corpus, estimator, sentences)
+    return results
+
+
+def peer_figures(corpus, estimator, sentences: list[str]) -> dict[str, Any]:
+    """Throughput and size of what a user would otherwise pick, on the same sentences."""
+    import io
+
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from .features import make_featurizer
+
+    train = corpus.split("train", "dev")
+    texts = corpus.texts(train)
+    task = next(t for t in corpus.schema.tasks if not t.multi_label)
+    y = [r[task.name] for r in train]
+    peers: dict[str, Any] = {}
+
+    def pipeline_figures(pipeline) -> dict[str, Any]:
+        started = time.perf_counter()
+        pipeline.fit(texts, y)
+        fit_seconds = time.perf_counter() - started
+        seconds = best_of(lambda: pipeline.predict_proba(sentences))
+        buffer = io.BytesIO()
+        joblib.dump(pipeline, buffer, compress=("zlib", 6))
+        return {"sentences_per_second": round(len(sentences) / seconds), "fit_seconds": round(fit_seconds, 1),
+                "size_mb": round(len(buffer.getvalue()) / 1e6, 2)}
+
+    peers["sklearn_single_task_same_features"] = pipeline_figures(
+        make_pipeline(make_featurizer(estimator.word_ngram_range, estimator.char_ngram_range, estimator.min_df),
+                      LogisticRegression(max_iter=3000)))
+    peers["sklearn_single_task_word_tfidf"] = pipeline_figures(
+        make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2), LogisticRegression(max_iter=3000)))
+    from .baselines import SYSTEMS, Unavailable
+
+    for name in ("fasttext", "minilm"):
+        try:
+            started = time.perf_counter()
+            system = SYSTEMS[name]().fit(texts, train, corpus.schema)
+            fit_seconds = time.perf_counter() - started
+            sample = sentences if name == "fasttext" else sentences[:1000]
+            seconds = best_of(lambda: system.predict(sample), repeat=1 if name == "minilm" else 3)
+            peers[f"{name}_all_tasks"] = {"sentences_per_second": round(len(sample) / seconds), "fit_seconds": round(fit_seconds, 1)}
+        except Unavailable as exc:
+            peers[f"{name}_all_tasks"] = {"skipped": str(exc)}
+    return peers
+
+
+def table(results: dict[str, Any]) -> str:
+    peers = results.get("peers", {})
+    same = peers.get("sklearn_single_task_same_features", {}).get("sentences_per_second")
+    rows = [
+        ("import tradeclf", f"{results['import_seconds'] * 1000:.0f} ms"),
+        ("model load", f"{results['model_load_seconds'] * 1000:.0f} ms"),
+        ("model size (joblib, compressed)", f"{results['model_size_mb']} MB"),
+        ("predict latency p50 / p99 (one sentence)", f"{results['latency_ms_p50']:.2f} / {results['latency_ms_p99']:.2f} ms"),
+        ("throughput, pre-split sentences, 4 tasks", f"{results['throughput_pre_split']:,} sentences/s"),
+        ("throughput, raw articles (splitting included)", f"{results['throughput_from_articles']:,} sentences/s"),
+        ("sentence splitting alone", f"{results['split_only_sentences_per_second']:,} sentences/s "
+                                     f"({100 * results['segmentation_share_of_article_time']:.0f}% of article time)"),
+        ("tradeclf label file, 1 process", f"{results['label_file_sentences_per_second_jobs1']:,} sentences/s"),
+        ("tradeclf label file, 2 processes", f"{results['label_file_sentences_per_second_jobs2']:,} sentences/s"),
+    ]
+    for point in results.get("streaming_memory", []):
+        rows.append((f"streaming {point['input_mb']:.0f} MB JSON Lines", f"peak RSS {point['peak_rss_mb']:.0f} MB, "
+                     f"{point['sentences_per_second']:,} sentences/s"))
+    for key in ("train_without_search", "train_with_search"):
+        if key in results:
+            rows.append((key.replace("_", " "), f"{results[key]['seconds']:.0f} s, peak RSS {results[key]['peak_rss_mb']:.0f} MB"))
+    for name, figures in peers.items():
+        if "skipped" in figures:
+            rows.append((f"peer: {name}", f"skipped ({figures['skipped']})"))
+            continue
+        extra = f", {figures['size_mb']} MB" if "size_mb" in figures else ""
+        rows.append((f"peer: {name}", f"{figures['sentences_per_second']:,} sentences/s{extra}"))
+    if same:
+        rows.append(("cost of 4 tasks vs 1 plain task (same features)", f"{same / results['throughput_pre_split']:.2f}x"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tradeclf.bench", description=__doc__)
+    parser.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write the figures")
+    parser.add_argument("--sizes-mb", type=float, nargs="+", default=[20.0, 100.0],
+                        help="input sizes for the streaming-memory check (e.g. 20 100 1000)")
+    parser.add_argument("--no-peers", action="store_true", help="skip the peer systems")
+    parser.add_argument("--no-train", action="store_true", help="skip the training-time figures")
+    args = parser.parse_args(argv)
+    results = run(tuple(args.sizes_mb), peers=not args.no_peers, train_times=not args.no_train)
+    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

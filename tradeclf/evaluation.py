@@ -1,0 +1,205 @@
+"""`tradeclf evaluate`: the model and baselines on the same splits, with intervals, plots, a learning
+curve and the most confident errors, written as a Markdown (and optionally HTML) report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .baselines import LEXICON_FILE, SYSTEMS, LexiconBaseline, Unavailable
+from .data import Corpus
+from .metrics import evaluate_predictions
+from .persistence import SavedModel, atomic_write_bytes
+from .training import REPORT_SPLITS, TRAIN_SPLITS
+
+LEARNING_CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+ERRORS_PER_TASK = 15
+
+
+def timed_predict(system: Any, texts: list[str]) -> tuple[list[dict], float]:
+    """Predictions and sentences per second."""
+    started = time.perf_counter()
+    predicted = system.predict(texts)
+    seconds = time.perf_counter() - started
+    return predicted, len(texts) / seconds if seconds > 0 else float("inf")
+
+
+def compare_systems(corpus: Corpus, saved: SavedModel, splits: list[str], baselines: list[str], lexicon: Path | None,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every system's metrics per split; baselines trained on the same train+dev rows as the model."""
+    train_rows = corpus.split(*TRAIN_SPLITS)
+    train_texts = corpus.texts(train_rows)
+    results: dict[str, Any] = {"systems": {}, "skipped": {}}
+    systems: list[tuple[str, Any]] = [("tradeclf", saved.estimator)]
+    for name in baselines:
+        if name not in SYSTEMS:
+            raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(SYSTEMS)}")
+        system = LexiconBaseline(lexicon) if name == "lexicon" and lexicon else SYSTEMS[name]()
+        try:
+            log(f"training baseline {name}")
+            systems.append((name, system.fit(train_texts, train_rows, corpus.schema)))
+        except Unavailable as exc:
+            results["skipped"][name] = str(exc)
+            log(f"  skipped {name}: {exc}")
+    for name, system in systems:
+        per_split = {}
+        for split in splits:
+            rows = corpus.split(split)
+            if not rows:
+                continue
+            predicted, speed = timed_predict(system, corpus.texts(rows))
+            per_split[split] = evaluate_predictions(corpus.labels(rows), predicted, corpus.schema)
+            per_split[split]["sentences_per_second"] = round(speed, 1)
+        results["systems"][name] = per_split
+    return results
+
+
+def comparison_table(results: dict[str, Any], split: str, tasks: list[str]) -> list[str]:
+    lines = [f"| system ({split}) | " + " | ".join(f"{t} macro-F1" for t in tasks) + " | sentences/s |",
+             "|---|" + "---|" * (len(tasks) + 1)]
+    for name, per_split in results["systems"].items():
+        if split not in per_split:
+            continue
+        r = per_split[split]
+        cells = []
+        for task in tasks:
+            m = r["tasks"][task]
+            ci = m.get("macro_f1_ci")
+            cells.append(f"{m['macro_f1']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['sentences_per_second']:,.0f} |")
+    return lines
+
+
+def learning_curve(corpus: Corpus, saved: SavedModel, split: str = "test", seed: int = 0,
+                   fractions: tuple[float, ...] = LEARNING_CURVE_FRACTIONS) -> dict[str, Any]:
+    """Macro-F1 on `split` for models trained on growing shares of the training articles."""
+    from sklearn.base import clone
+
+    rows = corpus.split(*TRAIN_SPLITS)
+    articles = sorted({r["article_id"] for r in rows})
+    order = np.random.default_rng(seed).permutation(len(articles))
+    held_out = corpus.split(split)
+    curve: dict[str, Any] = {"split": split, "points": []}
+    for fraction in fractions:
+        keep = {articles[i] for i in order[: max(2, int(round(fraction * len(articles))))]}
+        subset = [r for r in rows if r["article_id"] in keep]
+        model = clone(saved.estimator).fit(corpus.texts(subset), subset, groups=[r["article_id"] for r in subset])
+        result = evaluate_predictions(corpus.labels(held_out), model.predict(corpus.texts(held_out)), corpus.schema, intervals=False)
+        curve["points"].append({"fraction": fraction, "sentences": len(subset),
+                                "macro_f1": {t: m["macro_f1"] for t, m in result["tasks"].items()}})
+    return curve
+
+
+def confident_errors(corpus: Corpus, saved: SavedModel, split: str = "test", n: int = ERRORS_PER_TASK) -> dict[str, list[dict]]:
+    """Per task, the sentences the model gets wrong with the highest probability on the wrong decision."""
+    rows = corpus.split(split)
+    texts = corpus.texts(rows)
+    proba = saved.estimator.predict_proba(texts)
+    predicted = saved.estimator.decide(proba)
+    out: dict[str, list[dict]] = {}
+    for task in corpus.schema.tasks:
+        found = []
+        for i, row in enumerate(rows):
+            gold, guess = row[task.name], predicted[i][task.name]
+            if task.multi_label:
+                for j, label in enumerate(task.labels):
+                    p = float(proba[task.name][i, j])
+                    if (label in guess) != (label in gold):
+                        kind = "false positive" if label in guess else "missed"
+                        confidence = p if label in guess else 1 - p
+                        found.append({"id": row["id"], "text": row[corpus.schema.text_field], "label": label,
+                                      "error": kind, "confidence": round(confidence, 3)})
+            elif gold != guess:
+                found.append({"id": row["id"], "text": row[corpus.schema.text_field], "gold": gold, "predicted": guess,
+                              "confidence": round(float(proba[task.name][i, task.labels.index(guess)]), 3)})
+        out[task.name] = sorted(found, key=lambda e: -e["confidence"])[:n]
+    return out
+
+
+def run_evaluation(corpus: Corpus, saved: SavedModel, out: Path | None, splits: list[str] | None = None,
+                   baselines: tuple[str, ...] = ("majority", "lexicon", "fasttext", "minilm"), lexicon: Path | None = None,
+                   curve: bool = True, html: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Evaluate, compare, and (with `out`) write report.md, report.json and the plots."""
+    if saved.schema.to_dict()["tasks"] != corpus.schema.to_dict()["tasks"]:
+        from .errors import InputError
+
+        raise InputError(f"{corpus.source}: its schema's tasks or labels differ from the model's; evaluate on a corpus with the model's schema")
+    splits = [s for s in (splits or list(REPORT_SPLITS)) if corpus.split(s)]
+    if not splits:
+        raise ValueError(f"{corpus.source}: none of the requested splits has sentences")
+    if lexicon is None and corpus.source and (Path(corpus.source) / LEXICON_FILE).is_file():
+        lexicon = Path(corpus.source) / LEXICON_FILE
+    report: dict[str, Any] = {"model": str(saved.path), "model_sha256": saved.metadata.get("model_sha256"),
+                              "data_sha256": corpus.fingerprint(), "splits": splits}
+    report["comparison"] = compare_systems(corpus, saved, splits, list(baselines), lexicon, log)
+    report["errors"] = confident_errors(corpus, saved, splits[0])
+    if curve:
+        log("computing the learning curve")
+        report["learning_curve"] = learning_curve(corpus, saved, splits[0])
+    if out is not None:
+        write_report(report, corpus, saved, Path(out), html)
+    return report
+
+
+def write_report(report: dict[str, Any], corpus: Corpus, saved: SavedModel, out: Path, html: bool) -> None:
+    from . import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = corpus.schema.task_names
+    model_results = report["comparison"]["systems"]["tradeclf"]
+    images: list[tuple[str, str]] = []
+    for split in report["splits"]:
+        rows = corpus.split(split)
+        predicted = saved.estimator.predict(corpus.texts(rows))
+        for task in corpus.schema.tasks:
+            if not task.multi_label:
+                name = f"confusion_{task.name}_{split}.png"
+                plots.confusion_matrix([r[task.name] for r in rows], [p[task.name] for p in predicted], task.labels,
+                                       f"{task.name} ({split})", out / name)
+                images.append((f"Confusion matrix: {task.name}, {split}", name))
+            else:
+                name = f"f1_{task.name}_{split}.png"
+                plots.per_label_f1(model_results[split]["tasks"][task.name]["per_label"], f"{task.name} per-label F1 ({split})", out / name)
+                images.append((f"Per-label F1: {task.name}, {split}", name))
+    if "learning_curve" in report:
+        plots.learning_curve(report["learning_curve"], out / "learning_curve.png")
+        images.append(("Learning curve", "learning_curve.png"))
+    lines = ["# tradeclf evaluation", "", f"Model `{report['model']}` (SHA-256 `{str(report['model_sha256'])[:16]}...`), "
+             f"data SHA-256 `{report['data_sha256'][:16]}...`. Macro-F1 with 95% bootstrap intervals; sentences/s is "
+             "prediction throughput on this machine. Baselines are trained on the same train+dev sentences.", ""]
+    for split in report["splits"]:
+        lines += comparison_table(report["comparison"], split, tasks) + [""]
+    for name, why in report["comparison"]["skipped"].items():
+        lines.append(f"- {name} skipped: {why}")
+    lines += ["", "## Per-label results (tradeclf)", ""]
+    for split in report["splits"]:
+        for task in tasks:
+            m = model_results[split]["tasks"][task]
+            extra = f"micro-F1 {m['micro_f1']:.3f}" if "micro_f1" in m else f"accuracy {m['accuracy']:.3f}"
+            lines += [f"### {task} ({split}): macro-F1 {m['macro_f1']:.3f}, {extra}", "",
+                      "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            lines += [f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                      for label, v in m["per_label"].items()]
+            lines.append("")
+    lines += ["## Plots", ""] + [f"![{title}]({name})" for title, name in images] + [""]
+    if "learning_curve" in report:
+        lines += ["## Learning curve", "", "| training sentences | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+        for point in report["learning_curve"]["points"]:
+            lines.append(f"| {point['sentences']} | " + " | ".join(f"{point['macro_f1'][t]:.3f}" for t in tasks) + " |")
+        lines.append("")
+    lines += ["## Most confident errors", ""]
+    for task, errors in report["errors"].items():
+        lines += [f"### {task}", ""]
+        for e in errors:
+            what = f"{e['error']} `{e['label']}`" if "label" in e else f"gold `{e['gold']}`, predicted `{e['predicted']}`"
+            lines.append(f"- ({e['confidence']:.2f}) {what}: {e['text']} [{e['id']}]")
+        lines.append("")
+    markdown = "\n".join(lines)
+    atomic_write_bytes(out / "report.md", markdown.encode())
+    atomic_write_bytes(out / "report.json", (json.dumps(report, indent=1, ensure_ascii=False) + "\n").encode())
+    if html:
+        atomic_write_bytes(out / "report.html", plots.markdown_to_html(markdown).encode())
