@@ -112,19 +112,16 @@ def test_parallel_jobs_keep_input_order(trained_model, tmp_path):
     assert one.read_bytes() == two.read_bytes()
 
 
-def test_unwritable_output_folder_fails_before_work_and_leaves_nothing(trained_model, tmp_path):
+def test_unwritable_output_folder_fails_before_work_and_leaves_nothing(trained_model, tmp_path, monkeypatch):
     source = tmp_path / "in.jsonl"
     write_input(source, 3)
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("running as a user who can write anywhere")
-        with pytest.raises(InputError, match="not writable"):
-            label_files([str(source)], str(locked / "out.jsonl"), model=trained_model, progress=False)
-    finally:
-        locked.chmod(0o700)
+    from tradeclf import sinks
+
+    monkeypatch.setattr(sinks.os, "access", lambda path, mode: False)  # as for a non-root user in a read-only folder
+    with pytest.raises(InputError, match="not writable"):
+        label_files([str(source)], str(tmp_path / "out.jsonl"), model=trained_model, progress=False)
+    monkeypatch.undo()
+    assert not list(tmp_path.glob("*out*"))
     with pytest.raises(InputError, match="does not exist"):
         label_files([str(source)], str(tmp_path / "missing" / "out.jsonl"), model=trained_model, progress=False)
 
@@ -164,3 +161,33 @@ def test_eight_threads_get_the_same_answers_as_one(trained_model):
         thread.join()
     assert not errors
     assert all(result == expected for result in results)
+
+
+@pytest.mark.slow
+def test_killed_worker_process_stops_the_run_cleanly_and_resume_completes_it(trained_model, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    source = tmp_path / "in.jsonl"
+    write_input(source, 3000)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "tradeclf.cli", "label", str(source), "-o", str(out), "--jobs", "2",
+               "--model", str(trained_model)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / ".out.jsonl.checkpoint.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        state = json.loads(checkpoint.read_text()) if checkpoint.exists() else {"records_done": 0}
+        if state["records_done"] > 0:
+            break
+        time.sleep(0.05)
+    workers = [p for p in psutil.Process(process.pid).children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
+    assert workers, "expected worker processes"
+    workers[-1].kill()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "worker process died" in stderr and "--resume" in stderr
+    assert not out.exists()
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference.jsonl"
+    label_files([str(source)], str(reference), model=trained_model, progress=False)
+    assert out.read_bytes() == reference.read_bytes()

@@ -167,6 +167,8 @@ def test_train_writes_a_loadable_model(small_corpus, tmp_path):
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output
     assert run("predict", "Tariffs rose.", "--model", out).exit_code == 0
+    again = run("train", "--data", small_corpus, "--out", out, "--no-search")
+    assert again.exit_code != 0 and "--overwrite" in again.output
 
 
 def test_train_from_a_saved_datasets_folder(small_corpus, tmp_path):

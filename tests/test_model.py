@@ -121,3 +121,30 @@ def test_same_data_and_seed_give_the_same_bytes_in_another_process(small_corpus,
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
     assert len(digests) == 1
+
+
+def test_context_features_use_neighbours_within_an_article_only(corpus, train_rows):
+    model = TradeClassifier(corpus.schema, context_tasks=("speaker",))
+    model.fit(corpus.texts(train_rows), train_rows, groups=[r["article_id"] for r in train_rows])
+    texts = ["\"We will not back down,\" he said.", "The minister spoke in Beijing.", "A new article starts here."]
+    own = model.transform(texts)
+    width = own.shape[1]
+    joined = model._add_context(own, ["a", "a", "b"]).toarray()
+    assert joined.shape[1] == 3 * width
+    np.testing.assert_allclose(joined[0, 2 * width:], model.context_weight * own[1].toarray().ravel())  # next of 0 is 1
+    np.testing.assert_allclose(joined[1, width:2 * width], model.context_weight * own[0].toarray().ravel())  # previous of 1 is 0
+    assert not joined[1, 2 * width:].any() and not joined[2, width:].any()  # no neighbour across articles
+    alone = model._add_context(own, None).toarray()
+    assert not alone[:, width:].any()
+
+
+def test_article_mode_changes_only_the_context_tasks(corpus, train_rows):
+    model = TradeClassifier(corpus.schema, context_tasks=("speaker",))
+    model.fit(corpus.texts(train_rows), train_rows, groups=[r["article_id"] for r in train_rows])
+    rows = corpus.split("test")
+    texts, ids = corpus.texts(rows), [r["article_id"] for r in rows]
+    in_article = model.predict_proba(texts, article_ids=ids)
+    alone = model.predict_proba(texts)
+    assert not np.allclose(in_article["speaker"], alone["speaker"])
+    for task in ("issues", "stance", "progress"):
+        np.testing.assert_array_equal(in_article[task], alone[task])

@@ -49,14 +49,15 @@ def check_text(text: Any, where: str = "text") -> str:
     return text
 
 
-def predict_many(texts: Sequence[str], model: ModelLike = None) -> list[Prediction]:
-    """Label already-checked sentences in one vectorised pass."""
+def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Sequence | None = None) -> list[Prediction]:
+    """Label already-checked sentences in one vectorised pass; with `article_ids` (one per sentence,
+    articles consecutive and in order) the model may read each sentence's neighbours."""
     saved = get_model(model)
     if not texts:
         return []
     estimator = saved.estimator
-    probabilities = estimator.predict_proba(texts)
-    decided = estimator.decide(probabilities)
+    probabilities = estimator.predict_proba(texts, article_ids=article_ids)
+    decided = estimator.decide(probabilities, in_article=article_ids is not None)
     out = []
     for i, text in enumerate(texts):
         probs = {task.name: {label: round(float(p), 6) for label, p in zip(task.labels, probabilities[task.name][i])}

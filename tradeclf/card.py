@@ -62,6 +62,13 @@ def render_model_card(meta: dict[str, Any]) -> str:
               "`cv` is cross-validation on the training splits grouped by article; `test` is the held-out test split; "
               "`seed` is the two real articles in seeds/, never trained on.", ""]
     lines += _metrics_table(meta.get("metrics", {}))
+    if meta.get("baselines"):
+        lines += ["", "Baselines trained on the same sentences (macro-F1; `tradeclf evaluate` adds fastText and MiniLM):", "",
+                  "| baseline | split | " + " | ".join(t["name"] for t in schema["tasks"]) + " |",
+                  "|---|---|" + "---|" * len(schema["tasks"])]
+        for name, by_split in meta["baselines"].items():
+            for split, by_task in by_split.items():
+                lines.append(f"| {name} | {split} | " + " | ".join(f"{by_task[t['name']]:.3f}" for t in schema["tasks"]) + " |")
     if meta.get("thresholds"):
         lines += ["", "## Decision thresholds (multi-label, tuned by cross-validation)", ""]
         for task, by_label in meta["thresholds"].items():

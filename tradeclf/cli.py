@@ -142,12 +142,17 @@ def train(
     out: Annotated[Path, typer.Option(help="Model folder to write.")] = Path("models/my-model"),
     schema: Annotated[Optional[Path], typer.Option(help="Schema file when the corpus has none.", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same data and seed give the same model.")] = 0,
-    search: Annotated[bool, typer.Option(help="Choose C per task by cross-validation.")] = True,
+    search: Annotated[bool, typer.Option(help="Choose C and the use of neighbouring sentences per task by cross-validation.")] = True,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing model in --out.")] = False,
 ) -> None:
     """Train a model from a corpus and print cross-validated and held-out metrics."""
     from .data import load_corpus
+    from .errors import InputError
+    from .persistence import METADATA_FILE
     from .training import train as train_model
 
+    if (out / METADATA_FILE).exists() and not overwrite:
+        raise InputError(f"{out}: already holds a model; choose another --out or add --overwrite")
     corpus = load_corpus(data, schema)
     metadata = train_model(corpus, out, seed=seed, search=search, log=lambda m: typer.echo(m, err=True))
     typer.echo(_metrics_text(metadata))
@@ -218,6 +223,14 @@ def evaluate(
         typer.echo(f"skipped {name}: {why}")
     if out:
         typer.echo(f"report written to {out / 'report.md'}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def bench(ctx: typer.Context) -> None:
+    """Measure speed, memory and size against peers (same as `python -m tradeclf.bench`; --help for options)."""
+    from .bench import main as bench_main
+
+    raise typer.Exit(bench_main(list(ctx.args)))
 
 
 @data_app.command("check")

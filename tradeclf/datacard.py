@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .card import replace_block
 from .schema import Schema, load_schema
 from .validate import check_corpus
 
@@ -109,9 +110,7 @@ def update_data_card(folder: str | Path, write: bool = True) -> bool:
     text = card.read_text(encoding="utf-8") if card.exists() else f"# Data card\n\n{START}\n{END}\n"
     if START not in text or END not in text:
         text = text.rstrip("\n") + f"\n\n## Statistics\n\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    new = before + render_stats(folder) + after
+    new = replace_block(text, render_stats(folder), START, END)
     changed = new != text
     if changed and write:
         card.write_text(new, encoding="utf-8")

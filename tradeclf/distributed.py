@@ -9,11 +9,11 @@ same checkpointed writer, so the output equals the local engine's.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from .errors import InputError
+from .labelling import ordered
 from .persistence import MODEL_FILE, SavedModel
 from .sources import Item
 
@@ -78,13 +78,8 @@ def dask_results(chunks: Iterable[list[Item]], saved: SavedModel, scheduler: str
             raise InputError(f"{saved.path / MODEL_FILE}: changed since it was loaded; reload and retry")
         [model] = client.scatter([blob], broadcast=True)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(client.submit(_label_on_worker, chunk, model, pure=False))
-            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        submitted = (client.submit(_label_on_worker, chunk, model, pure=False) for chunk in chunks)
+        yield from ordered(submitted, IN_FLIGHT_PER_WORKER * workers)
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()

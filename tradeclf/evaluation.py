@@ -20,10 +20,10 @@ LEARNING_CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 ERRORS_PER_TASK = 15
 
 
-def timed_predict(system: Any, texts: list[str]) -> tuple[list[dict], float]:
-    """Predictions and sentences per second."""
+def timed_predict(system: Any, texts: list[str], article_ids: list[str] | None = None) -> tuple[list[dict], float]:
+    """Predictions and sentences per second (tradeclf in article mode when article ids are given)."""
     started = time.perf_counter()
-    predicted = system.predict(texts)
+    predicted = system.predict(texts, article_ids=article_ids) if article_ids is not None else system.predict(texts)
     seconds = time.perf_counter() - started
     return predicted, len(texts) / seconds if seconds > 0 else float("inf")
 
@@ -51,7 +51,8 @@ def compare_systems(corpus: Corpus, saved: SavedModel, splits: list[str], baseli
             rows = corpus.split(split)
             if not rows:
                 continue
-            predicted, speed = timed_predict(system, corpus.texts(rows))
+            ids = [r["article_id"] for r in rows] if name == "tradeclf" else None
+            predicted, speed = timed_predict(system, corpus.texts(rows), ids)
             per_split[split] = evaluate_predictions(corpus.labels(rows), predicted, corpus.schema)
             per_split[split]["sentences_per_second"] = round(speed, 1)
         results["systems"][name] = per_split
@@ -88,7 +89,8 @@ def learning_curve(corpus: Corpus, saved: SavedModel, split: str = "test", seed:
         keep = {articles[i] for i in order[: max(2, int(round(fraction * len(articles))))]}
         subset = [r for r in rows if r["article_id"] in keep]
         model = clone(saved.estimator).fit(corpus.texts(subset), subset, groups=[r["article_id"] for r in subset])
-        result = evaluate_predictions(corpus.labels(held_out), model.predict(corpus.texts(held_out)), corpus.schema, intervals=False)
+        predicted = model.predict(corpus.texts(held_out), article_ids=[r["article_id"] for r in held_out])
+        result = evaluate_predictions(corpus.labels(held_out), predicted, corpus.schema, intervals=False)
         curve["points"].append({"fraction": fraction, "sentences": len(subset),
                                 "macro_f1": {t: m["macro_f1"] for t, m in result["tasks"].items()}})
     return curve
@@ -98,8 +100,8 @@ def confident_errors(corpus: Corpus, saved: SavedModel, split: str = "test", n: 
     """Per task, the sentences the model gets wrong with the highest probability on the wrong decision."""
     rows = corpus.split(split)
     texts = corpus.texts(rows)
-    proba = saved.estimator.predict_proba(texts)
-    predicted = saved.estimator.decide(proba)
+    proba = saved.estimator.predict_proba(texts, article_ids=[r["article_id"] for r in rows])
+    predicted = saved.estimator.decide(proba, in_article=True)
     out: dict[str, list[dict]] = {}
     for task in corpus.schema.tasks:
         found = []
@@ -154,7 +156,7 @@ def write_report(report: dict[str, Any], corpus: Corpus, saved: SavedModel, out:
     images: list[tuple[str, str]] = []
     for split in report["splits"]:
         rows = corpus.split(split)
-        predicted = saved.estimator.predict(corpus.texts(rows))
+        predicted = saved.estimator.predict(corpus.texts(rows), article_ids=[r["article_id"] for r in rows])
         for task in corpus.schema.tasks:
             if not task.multi_label:
                 name = f"confusion_{task.name}_{split}.png"

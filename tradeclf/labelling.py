@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -41,8 +42,8 @@ class RunReport:
 def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict], list[dict]]:
     """Label the records of one chunk in a single vectorised call; errors pass through."""
     saved = get_model(model)
-    rows, errors, texts, owners = [], [], [], []
-    for item in items:
+    rows, errors, texts, owners, article_ids = [], [], [], [], []
+    for number, item in enumerate(items):
         if isinstance(item, RecordError):
             errors.append(item.to_dict())
             continue
@@ -53,7 +54,8 @@ def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict],
         for index, span in enumerate(spans):
             texts.append(span.text)
             owners.append((item, index, span))
-    for (record, index, span), prediction in zip(owners, predict_many(texts, saved)):
+            article_ids.append(number)
+    for (record, index, span), prediction in zip(owners, predict_many(texts, saved, article_ids)):
         rows.append({"article_id": record.id, "sentence_index": index, "start": span.start, "end": span.end,
                      "text": span.text, "labels": prediction.labels, "probabilities": prediction.probabilities})
     return rows, errors
@@ -76,6 +78,32 @@ def _init_worker(model_path: str) -> None:
 def _label_in_worker(items: list[Item]) -> tuple[list[dict], list[dict], int]:
     rows, errors = label_chunk(items, _worker_model)
     return rows, errors, len(items)
+
+
+def ordered(futures_of: Iterable, in_flight: int) -> Iterator:
+    """Results of submitted futures in submission order, with at most `in_flight` pending (flat memory)."""
+    pending: deque = deque()
+    for future in futures_of:
+        pending.append(future)
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def process_results(batches: Iterable[list[Item]], model_path: str, jobs: int) -> Iterator[tuple[list[dict], list[dict], int]]:
+    """Label chunks on `jobs` processes; a worker that dies stops the run with advice to resume."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                             initargs=(model_path,)) as executor:
+        try:
+            yield from ordered((executor.submit(_label_in_worker, batch) for batch in batches), 2 * jobs)
+        except BrokenProcessPool:
+            raise InputError("a worker process died (killed or out of memory); rerun the same command with --resume "
+                             "to continue from the last completed chunk") from None
 
 
 def write_summaries(rows_path: Path, summary_path: Path, schema: Schema) -> None:
@@ -121,7 +149,6 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
         sink = FileSink(output, fmt, saved.schema, errors, resume=resume, overwrite=overwrite, fingerprint=fingerprint)
     report = RunReport(resumed_from=sink.resumed_records, output=output, records=sink.resumed_records)
     items = islice(read_records(inputs, text_field, id_field), sink.resumed_records, None)
-    pool = None
     bar = tqdm(unit=" articles", initial=sink.resumed_records, disable=None if progress is None else not progress,
                desc="labelling", leave=False)
     try:
@@ -132,12 +159,9 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
 
             results = dask_results(chunks(items, chunk_records), saved, scheduler)
         elif jobs > 1:
-            import multiprocessing
-
             if saved.path is None:
                 raise InputError("--jobs needs a model saved in a folder")
-            pool = multiprocessing.get_context("spawn").Pool(jobs, _init_worker, (str(saved.path),))
-            results = pool.imap(_label_in_worker, chunks(items, chunk_records))
+            results = process_results(chunks(items, chunk_records), str(saved.path), jobs)
         else:
             results = ((*label_chunk(chunk, saved), len(chunk)) for chunk in chunks(items, chunk_records))
         for rows, chunk_errors, n in results:
@@ -155,8 +179,6 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
         raise
     finally:
         bar.close()
-        if pool is not None:
-            pool.terminate()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -51,6 +51,12 @@ class TradeClassifier(BaseEstimator):
         Minimum number of sentences an n-gram must occur in.
     cv : int
         Folds used to calibrate probabilities and tune multi-label thresholds.
+    context_tasks : tuple of str
+        Tasks whose heads also see the previous and next sentence of the same article (article mode).
+        A quote's speaker is often named in the next sentence. Without article ids (a lone sentence)
+        the neighbours are empty.
+    context_weight : float
+        Scale of the neighbours' features relative to the sentence's own.
     random_state : int
         Seed for anything random; fitting is deterministic for a given seed and data.
 
@@ -62,8 +68,11 @@ class TradeClassifier(BaseEstimator):
     """
 
     def __init__(self, schema: Schema | None = None, C: float | dict = 1.0, word_ngram_range: tuple = (1, 2),
-                 char_ngram_range: tuple | None = (2, 5), min_df: int = 2, cv: int = 3, random_state: int = 0):
+                 char_ngram_range: tuple | None = (2, 5), min_df: int = 2, cv: int = 3, context_tasks: tuple = (),
+                 context_weight: float = 0.5, random_state: int = 0):
         self.schema = schema
+        self.context_tasks = context_tasks
+        self.context_weight = context_weight
         self.C = C
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -73,24 +82,41 @@ class TradeClassifier(BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X: Sequence[str], y: Any, groups: Sequence | None = None) -> "TradeClassifier":
-        """Fit features and one head per task; `groups` (e.g. article ids) keep CV folds apart."""
+        """Fit features and one head per task.
+
+        `groups` are article ids, one per sentence, with each article's sentences consecutive and in
+        order: they keep an article's sentences in one CV fold and give the context tasks their neighbours.
+        """
         if self.schema is None:
             raise ValueError("TradeClassifier needs a schema: TradeClassifier(schema=load_schema('data/'))")
         texts = _check_texts(X)
         columns = as_columns(y, self.schema)
         self.featurizer_ = make_featurizer(self.word_ngram_range, self.char_ngram_range, self.min_df)
-        features = self.featurizer_.fit_transform(texts)
+        own = self.featurizer_.fit_transform(texts)
+        with_context = self._add_context(own, groups) if self.context_tasks else None
         self.heads_, self.thresholds_, self.binarizers_ = {}, {}, {}
+        self.context_heads_, self.context_thresholds_ = {}, {}
         for task in self.schema.tasks:
             C = self.C.get(task.name, 1.0) if isinstance(self.C, dict) else self.C
-            if task.multi_label:
-                self._fit_multi_label(task, features, columns[task.name], C, groups)
-            else:
-                self._fit_single_label(task, features, columns[task.name], C)
+            self.heads_[task.name], self.thresholds_[task.name] = self._fit_head(task, own, columns[task.name], C, groups)
+            if task.name in self.context_tasks:  # a second head for article mode; the first serves lone sentences
+                self.context_heads_[task.name], self.context_thresholds_[task.name] = self._fit_head(
+                    task, with_context, columns[task.name], C, groups)
         self.tasks_ = [t.name for t in self.schema.tasks]
         return self
 
-    def _fit_single_label(self, task: Task, features, labels: list, C: float) -> None:
+    def _fit_head(self, task: Task, features, labels: list, C: float, groups):
+        """A fitted head and its decision thresholds (None for single-label tasks), coefficients in float32."""
+        if task.multi_label:
+            head, thresholds = self._fit_multi_label(task, features, labels, C, groups)
+        else:
+            head, thresholds = self._fit_single_label(task, features, labels, C), None
+        for linear in _linear_models(head):  # halves the model file; predictions agree to ~1e-7
+            if hasattr(linear, "coef_"):
+                linear.coef_ = linear.coef_.astype(np.float32)
+        return head, thresholds
+
+    def _fit_single_label(self, task: Task, features, labels: list, C: float):
         present = sorted(set(labels), key=task.labels.index)
         if len(present) < 2:
             raise ValueError(f"task {task.name!r}: the training data has only the label {present[0]!r}; a classifier needs two or more")
@@ -102,9 +128,9 @@ class TradeClassifier(BaseEstimator):
             head = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
         else:  # too few examples of a label to calibrate; plain logistic probabilities
             head = base
-        self.heads_[task.name] = head.fit(features, labels)
+        return head.fit(features, labels)
 
-    def _fit_multi_label(self, task: Task, features, labels: list, C: float, groups) -> None:
+    def _fit_multi_label(self, task: Task, features, labels: list, C: float, groups):
         binarizer = MultiLabelBinarizer(classes=list(task.labels))
         Y = binarizer.fit_transform(labels)
         head = OneVsRestClassifier(self._logistic(C))
@@ -116,8 +142,7 @@ class TradeClassifier(BaseEstimator):
             for k, j in enumerate(fitted):
                 thresholds[j] = best_threshold(Y[:, j], scores[:, k])
         self.binarizers_[task.name] = binarizer
-        self.thresholds_[task.name] = thresholds
-        self.heads_[task.name] = head.fit(features, Y)
+        return head.fit(features, Y), thresholds
 
     def _logistic(self, C: float) -> LogisticRegression:
         return logistic(C, self.random_state)
@@ -128,13 +153,36 @@ class TradeClassifier(BaseEstimator):
         check_is_fitted(self, "heads_")
         return self.featurizer_.transform(_check_texts(X))
 
-    def predict_proba(self, X: Sequence[str], features=None) -> dict[str, np.ndarray]:
-        """Task name -> array (n sentences, n labels) of probabilities, columns in schema label order."""
-        features = self.transform(X) if features is None else features
+    def _add_context(self, features, article_ids: Sequence | None):
+        """[own | w * previous sentence | w * next sentence] features; neighbours only within an article."""
+        from scipy import sparse
+
+        n = features.shape[0]
+        if article_ids is None:
+            link = sparse.csr_matrix((n, n))
+        else:
+            rows = [i for i in range(1, n) if article_ids[i] == article_ids[i - 1]]
+            link = sparse.csr_matrix((np.ones(len(rows)), (rows, [i - 1 for i in rows])), shape=(n, n))
+        previous, following = link @ features, link.T @ features
+        return sparse.hstack([features, self.context_weight * previous, self.context_weight * following], format="csr")
+
+    def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> dict[str, np.ndarray]:
+        """Task name -> array (n sentences, n labels) of probabilities, columns in schema label order.
+
+        With `article_ids` (one per sentence, each article's sentences consecutive and in order) the
+        context tasks see each sentence's neighbours; without, each sentence stands alone.
+        """
+        own = self.transform(X) if features is None else features
+        in_article = article_ids is not None and bool(self.context_heads_)
+        with_context = self._add_context(own, article_ids) if in_article else None
         out = {}
         for task in self.schema.tasks:
-            head = self.heads_[task.name]
-            proba = head.predict_proba(features)
+            if in_article and task.name in self.context_heads_:
+                proba = self.context_heads_[task.name].predict_proba(with_context)
+                head = self.context_heads_[task.name]
+            else:
+                head = self.heads_[task.name]
+                proba = head.predict_proba(own)
             if task.multi_label:
                 out[task.name] = np.asarray(proba, dtype=float)
             else:  # reorder the head's classes to the schema's label order; absent labels get 0
@@ -144,18 +192,20 @@ class TradeClassifier(BaseEstimator):
                 out[task.name] = full
         return out
 
-    def predict(self, X: Sequence[str], features=None) -> list[dict[str, Any]]:
+    def predict(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> list[dict[str, Any]]:
         """One {task: label, or list of labels for multi-label tasks} per sentence."""
-        return self.decide(self.predict_proba(X, features))
+        return self.decide(self.predict_proba(X, features, article_ids), in_article=article_ids is not None)
 
-    def decide(self, probabilities: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-        """Turn probabilities into labels: thresholds for multi-label tasks, argmax otherwise."""
+    def decide(self, probabilities: dict[str, np.ndarray], in_article: bool = False) -> list[dict[str, Any]]:
+        """Turn probabilities into labels: per-label thresholds for multi-label tasks (those of the head
+        that produced them), argmax otherwise."""
         n = len(next(iter(probabilities.values()))) if probabilities else 0
         rows: list[dict[str, Any]] = [{} for _ in range(n)]
         for task in self.schema.tasks:
             proba = probabilities[task.name]
             if task.multi_label:
-                chosen = proba >= self.thresholds_[task.name]
+                thresholds = (self.context_thresholds_ if in_article and task.name in self.context_heads_ else self.thresholds_)[task.name]
+                chosen = proba >= thresholds
                 for i in range(n):
                     rows[i][task.name] = [task.labels[j] for j in np.flatnonzero(chosen[i])]
             else:
@@ -195,7 +245,7 @@ class TradeClassifier(BaseEstimator):
             labels = predicted[task.name] if task.multi_label else [predicted[task.name]]
             out[task.name] = {}
             for label in labels:
-                coef = self.coefficients(task.name, label)
+                coef = self.coefficients(task.name, label)[: row.shape[1]]  # the sentence's own n-grams
                 contributions = row.multiply(coef).tocsr()
                 idx, values = contributions.indices, contributions.data
                 order = np.argsort(-values)[:top]
@@ -229,6 +279,15 @@ class TradeClassifier(BaseEstimator):
         if not hasattr(self, "_feature_names"):
             self._feature_names = self.featurizer_.get_feature_names_out()
         return self._feature_names
+
+
+def _linear_models(head) -> list:
+    """The logistic regressions inside a head (plain, calibrated, or one-vs-rest)."""
+    if hasattr(head, "estimators_"):
+        return list(head.estimators_)
+    if hasattr(head, "calibrated_classifiers_"):
+        return [c.estimator for c in head.calibrated_classifiers_]
+    return [head]
 
 
 def logistic(C: float, seed: int = 0) -> LogisticRegression:

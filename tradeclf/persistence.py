@@ -97,8 +97,8 @@ def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | No
     meta.update({
         "format_version": FORMAT_VERSION,
         "schema": estimator.schema.to_dict(),
-        "thresholds": {name: dict(zip(estimator.schema.task(name).labels, map(float, values)))
-                       for name, values in estimator.thresholds_.items()},
+        "thresholds": _thresholds(estimator, estimator.thresholds_),
+        "context_thresholds": _thresholds(estimator, estimator.context_thresholds_),
         "params": _jsonable(estimator.get_params()),
         "versions": versions(),
         "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
@@ -109,6 +109,11 @@ def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | No
     atomic_write_bytes(folder / METADATA_FILE, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
     atomic_write_bytes(folder / CARD_FILE, render_model_card(meta).encode())
     return meta
+
+
+def _thresholds(estimator: Any, by_task: dict[str, Any]) -> dict[str, dict[str, float]]:
+    return {name: dict(zip(estimator.schema.task(name).labels, map(float, values)))
+            for name, values in by_task.items() if values is not None}
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
