@@ -148,3 +148,22 @@ def test_article_mode_changes_only_the_context_tasks(corpus, train_rows):
     assert not np.allclose(in_article["speaker"], alone["speaker"])
     for task in ("issues", "stance", "progress"):
         np.testing.assert_array_equal(in_article[task], alone[task])
+
+
+def test_fast_path_probabilities_equal_scikit_learns(corpus, train_rows):
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from tradeclf.model import fast_proba, logistic
+
+    model = TradeClassifier(corpus.schema, context_tasks=("speaker",))
+    model.fit(corpus.texts(train_rows), train_rows, groups=[r["article_id"] for r in train_rows])
+    rows = corpus.split("test")
+    own = model.transform(corpus.texts(rows))
+    with_context = model._add_context(own, [r["article_id"] for r in rows])
+    for heads, features in ((model.heads_, own), (model.context_heads_, with_context)):
+        for name, head in heads.items():
+            np.testing.assert_allclose(fast_proba(head, features), head.predict_proba(features), rtol=0, atol=1e-12)
+    binary = [r["stance"] == "hardline" for r in train_rows]  # the two-class branches too
+    for head in (logistic(1.0), CalibratedClassifierCV(logistic(1.0), method="sigmoid", cv=3, ensemble=False)):
+        head.fit(model.transform(corpus.texts(train_rows)), binary)
+        np.testing.assert_allclose(fast_proba(head, own), head.predict_proba(own), rtol=0, atol=1e-12)

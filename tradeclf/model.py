@@ -149,9 +149,16 @@ class TradeClassifier(BaseEstimator):
 
     # -- prediction --------------------------------------------------------------------------------
     def transform(self, X: Sequence[str]):
-        """The shared TF-IDF features of `X` (sparse matrix)."""
+        """The shared TF-IDF features of `X` (sparse matrix): the featuriser's parts, stacked.
+
+        Same result as featurizer_.transform, without FeatureUnion's per-call dispatch (a third of the
+        single-sentence latency).
+        """
+        from scipy import sparse
+
         check_is_fitted(self, "heads_")
-        return self.featurizer_.transform(_check_texts(X))
+        texts = _check_texts(X)
+        return sparse.hstack([part.transform(texts) for _, part in self.featurizer_.transformer_list], format="csr")
 
     def _add_context(self, features, article_ids: Sequence | None):
         """[own | w * previous sentence | w * next sentence] features; neighbours only within an article."""
@@ -178,11 +185,11 @@ class TradeClassifier(BaseEstimator):
         out = {}
         for task in self.schema.tasks:
             if in_article and task.name in self.context_heads_:
-                proba = self.context_heads_[task.name].predict_proba(with_context)
                 head = self.context_heads_[task.name]
+                proba = fast_proba(head, with_context)
             else:
                 head = self.heads_[task.name]
-                proba = head.predict_proba(own)
+                proba = fast_proba(head, own)
             if task.multi_label:
                 out[task.name] = np.asarray(proba, dtype=float)
             else:  # reorder the head's classes to the schema's label order; absent labels get 0
@@ -279,6 +286,51 @@ class TradeClassifier(BaseEstimator):
         if not hasattr(self, "_feature_names"):
             self._feature_names = self.featurizer_.get_feature_names_out()
         return self._feature_names
+
+
+def fast_proba(head, X) -> np.ndarray:
+    """head.predict_proba(X) computed from the fitted coefficients directly.
+
+    Gives the same numbers as scikit-learn for the heads TradeClassifier builds (logistic regression,
+    its sigmoid-calibrated form, one-vs-rest of either), skipping the input validation that costs about
+    0.1 ms per call and made single-sentence latency 4 ms. Anything else falls back to predict_proba.
+    """
+    from scipy.special import expit, softmax
+
+    def decision(linear) -> np.ndarray:
+        return np.asarray(X @ linear.coef_.T) + linear.intercept_
+
+    def logistic_proba(linear) -> np.ndarray:
+        scores = decision(linear)
+        if scores.shape[1] == 1:
+            positive = expit(scores[:, 0])
+            return np.column_stack([1 - positive, positive])
+        return softmax(scores, axis=1)
+
+    if isinstance(head, LogisticRegression):
+        return logistic_proba(head)
+    if isinstance(head, OneVsRestClassifier) and all(isinstance(e, LogisticRegression) for e in head.estimators_):
+        if not getattr(head, "label_binarizer_", None) or not head.label_binarizer_.y_type_.startswith("multilabel"):
+            return head.predict_proba(X)
+        return np.column_stack([expit(decision(e)[:, 0]) for e in head.estimators_])
+    calibrated = getattr(head, "calibrated_classifiers_", None)
+    if (calibrated and len(calibrated) == 1 and head.method == "sigmoid"
+            and isinstance(calibrated[0].estimator, LogisticRegression)):
+        part = calibrated[0]
+        scores = decision(part.estimator)
+        n_classes = len(part.classes)
+        proba = np.zeros((X.shape[0], n_classes))
+        positions = np.searchsorted(np.sort(part.classes), part.estimator.classes_)
+        for position, column, calibrator in zip(positions, scores.T, part.calibrators):
+            proba[:, position + 1 if n_classes == 2 else position] = expit(-(calibrator.a_ * column + calibrator.b_))
+        if n_classes == 2:
+            proba[:, 0] = 1.0 - proba[:, 1]
+        else:
+            denominator = proba.sum(axis=1, keepdims=True)
+            proba = np.divide(proba, denominator, out=np.full_like(proba, 1 / n_classes), where=denominator != 0)
+        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+        return proba
+    return head.predict_proba(X)
 
 
 def _linear_models(head) -> list:
