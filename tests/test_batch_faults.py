@@ -31,6 +31,19 @@ def write_input(path, n):
             handle.write(json.dumps({"id": f"r{i}", "text": ARTICLES[i % len(ARTICLES)] + f" Item {i}."}) + "\n")
 
 
+def wait_for_progress(checkpoint, process, timeout=300):
+    """Return once the run has checkpointed at least one finished chunk (the kill must land mid-run)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        try:
+            if json.loads(checkpoint.read_text())["records_done"] > 0:
+                return
+        except (FileNotFoundError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the run never checkpointed a chunk")
+
+
 def read(path):
     return path.read_text(encoding="utf-8")
 
@@ -83,11 +96,7 @@ def test_killed_process_resumes_without_loss_or_duplicates(trained_model, tmp_pa
     out = tmp_path / "out.jsonl"
     command = [sys.executable, "-m", "tradeclf.cli", "label", str(source), "-o", str(out), "--model", str(trained_model)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = tmp_path / ".out.jsonl.checkpoint.json"
-    deadline = time.time() + 120
-    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    wait_for_progress(tmp_path / ".out.jsonl.checkpoint.json", process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not out.exists()
@@ -172,13 +181,7 @@ def test_killed_worker_process_stops_the_run_cleanly_and_resume_completes_it(tra
     command = [sys.executable, "-m", "tradeclf.cli", "label", str(source), "-o", str(out), "--jobs", "2",
                "--model", str(trained_model)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    checkpoint = tmp_path / ".out.jsonl.checkpoint.json"
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None:
-        state = json.loads(checkpoint.read_text()) if checkpoint.exists() else {"records_done": 0}
-        if state["records_done"] > 0:
-            break
-        time.sleep(0.05)
+    wait_for_progress(tmp_path / ".out.jsonl.checkpoint.json", process)
     workers = [p for p in psutil.Process(process.pid).children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
     assert workers, "expected worker processes"
     workers[-1].kill()

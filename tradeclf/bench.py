@@ -114,15 +114,9 @@ def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_t
     results["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 3)
     results["latency_ms_p99"] = round(float(np.percentile(latencies, 99)), 3)
 
-    # batch labelling of files, 1 vs 2 processes, and streaming memory at growing input sizes
+    # batch labelling of files: 1 vs 2 processes vs Dask, and streaming memory at growing input sizes
     with tempfile.TemporaryDirectory() as tmp:
-        small = Path(tmp) / "small.jsonl"
-        n_records = write_jsonl_of_size(small, articles, 5)
-        for jobs in (1, 2):
-            out = Path(tmp) / f"out{jobs}.jsonl"
-            report = label_files([str(small)], str(out), model=path, jobs=jobs, overwrite=True, progress=False)
-            results[f"label_file_sentences_per_second_jobs{jobs}"] = round(report.sentences / report.seconds)
-        results["label_file_records"] = n_records
+        results.update(engine_figures(Path(tmp), articles, path))
         memory = []
         for size in sizes_mb:
             source = Path(tmp) / f"in{size}.jsonl"
@@ -147,6 +141,23 @@ def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_t
     if peers:
         results["peers"] = peer_figures(corpus, estimator, sentences)
     return results
+
+
+def engine_figures(tmp: Path, articles: list[str], model_path: Path) -> dict[str, Any]:
+    """`tradeclf label` on the same 5 MB JSON Lines file: local engine on 1 and 2 processes, Dask LocalCluster."""
+    from .labelling import label_files
+
+    source = tmp / "small.jsonl"
+    figures: dict[str, Any] = {"label_file_records": write_jsonl_of_size(source, articles, 5)}
+    for name, options in (("jobs1", {"jobs": 1}), ("jobs2", {"jobs": 2}), ("dask", {"engine": "dask"})):
+        try:
+            report = label_files([str(source)], str(tmp / f"out-{name}.jsonl"), model=model_path, overwrite=True,
+                                 progress=False, **options)
+        except Exception as exc:  # dask not installed: report, do not crash the benchmark
+            figures[f"label_file_sentences_per_second_{name}"] = f"skipped ({exc})"
+            continue
+        figures[f"label_file_sentences_per_second_{name}"] = round(report.sentences / report.seconds)
+    return figures
 
 
 def peer_figures(corpus, estimator, sentences: list[str]) -> dict[str, Any]:
@@ -210,6 +221,7 @@ def table(results: dict[str, Any]) -> str:
                                      f"({100 * results['segmentation_share_of_article_time']:.0f}% of article time)"),
         ("tradeclf label file, 1 process", f"{results['label_file_sentences_per_second_jobs1']:,} sentences/s"),
         ("tradeclf label file, 2 processes", f"{results['label_file_sentences_per_second_jobs2']:,} sentences/s"),
+        ("tradeclf label file, Dask LocalCluster (2 workers)", f"{results['label_file_sentences_per_second_dask']:,} sentences/s"),
     ]
     for point in results.get("streaming_memory", []):
         rows.append((f"streaming {point['input_mb']:.0f} MB JSON Lines", f"peak RSS {point['peak_rss_mb']:.0f} MB, "
@@ -236,7 +248,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="input sizes for the streaming-memory check (e.g. 20 100 1000)")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer systems")
     parser.add_argument("--no-train", action="store_true", help="skip the training-time figures")
+    parser.add_argument("--engines-only", action="store_true", help="only the local-vs-Dask file labelling figures")
     args = parser.parse_args(argv)
+    if args.engines_only:
+        from .persistence import shipped_model_path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            from .data import load_corpus
+
+            corpus = load_corpus(ROOT / "data")
+            figures = engine_figures(Path(tmp), article_texts(corpus, corpus.split("test", "dev")), shipped_model_path())
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print("\n".join(f"{k:<45} {v:,}" if isinstance(v, int) else f"{k:<45} {v}" for k, v in figures.items()))
+        return 0
     results = run(tuple(args.sizes_mb), peers=not args.no_peers, train_times=not args.no_train)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(table(results))

@@ -18,7 +18,7 @@ from .persistence import SavedModel, atomic_write_bytes
 from .schema import Schema
 from .segment import split_sentences
 from .sinks import STDOUT, FileSink, StdoutSink, infer_format
-from .sources import Item, Record, RecordError, read_records
+from .sources import Item, RecordError, read_records
 
 CHUNK_RECORDS = 64
 
@@ -190,4 +190,4 @@ def _stop_at_first_error(items: Iterable[Item]) -> Iterator[Item]:
         yield item
 
 
-__all__ = ["label_files", "label_chunk", "RunReport", "Record"]
+__all__ = ["label_files", "label_chunk", "RunReport"]
