@@ -148,9 +148,13 @@ def test_existing_output_is_not_overwritten_silently(trained_model, tmp_path):
 def test_stdout_output(trained_model, tmp_path):
     source = tmp_path / "a.txt"
     source.write_text(ARTICLE, encoding="utf-8")
-    result = runner.invoke(app, ["label", str(source), "-o", "-", "--model", str(trained_model)])
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   ", encoding="utf-8")
+    result = runner.invoke(app, ["label", str(source), str(empty), "-o", "-", "--model", str(trained_model)])
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 3
+    assert result.exit_code == 1
+    assert result.stderr.count(str(empty)) == 1, "a skipped record is reported exactly once"
 
 
 def test_info_and_explain(trained_model):

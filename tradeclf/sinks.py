@@ -93,9 +93,7 @@ class StdoutSink:
                     self._writer = csv.DictWriter(sys.stdout, fieldnames=list(flat))
                     self._writer.writeheader()
                 self._writer.writerow(flat)
-        for error in errors:
-            print(f"error: {error['location']}: {error['error']}", file=sys.stderr)
-        sys.stdout.flush()
+        sys.stdout.flush()  # skipped records are reported once, by the caller
 
     def commit(self) -> None:
         if self.fmt == "text":
