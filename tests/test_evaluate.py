@@ -84,7 +84,7 @@ def test_reported_metrics_agree_with_a_direct_evaluation(trained_model, corpus):
     saved = get_model(trained_model)
     results = compare_systems(corpus, saved, ["test"], [], None, log=lambda m: None)
     rows = corpus.split("test")
-    predicted = saved.estimator.predict(corpus.texts(rows), article_ids=[r["article_id"] for r in rows])
+    predicted = saved.predictor.predict(corpus.texts(rows), article_ids=[r["article_id"] for r in rows])
     direct = evaluate_predictions(corpus.labels(rows), predicted, corpus.schema)
     for task, metrics in direct["tasks"].items():
         assert results["systems"]["tradeclf"]["test"]["tasks"][task]["macro_f1"] == metrics["macro_f1"]

@@ -1,30 +1,85 @@
-"""Model folders: round trip, hash verification, version check, clear errors for broken folders."""
+"""Model folders: arrays + JSON round trip, no pickle ever loaded, clear errors for damaged or crafted folders."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import zipfile
 
+import numpy as np
 import pytest
 
 from tradeclf.errors import ModelError
 from tradeclf.persistence import METADATA_FILE, MODEL_FILE, load_model
 
 
+def _rehash(folder) -> None:
+    """What an attacker who can write the folder does: make metadata.json agree with the new model file."""
+    meta_path = folder / METADATA_FILE
+    meta = json.loads(meta_path.read_text())
+    meta["model_sha256"] = hashlib.sha256((folder / MODEL_FILE).read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+
+
 def test_round_trip_gives_identical_predictions(trained_model, model_copy):
     texts = ["The talks collapsed and tariffs went up.", "Farmers welcomed the purchase pledge."]
-    first = load_model(trained_model).estimator.predict_proba(texts)
-    second = load_model(model_copy).estimator.predict_proba(texts)
+    first = load_model(trained_model).predictor.predict_proba(texts)
+    second = load_model(model_copy).predictor.predict_proba(texts)
     for task in first:
         assert (first[task] == second[task]).all()
 
 
+def test_model_folder_holds_no_pickle(trained_model):
+    with zipfile.ZipFile(trained_model / MODEL_FILE) as archive:
+        for name in archive.namelist():
+            with archive.open(name) as member:
+                array = np.lib.format.read_array(member, allow_pickle=False)
+            assert array.dtype.kind in "fiub", name
+    assert not list(trained_model.glob("*.joblib")) and not list(trained_model.glob("*.pkl"))
+
+
 def test_metadata_records_what_made_the_model(trained_model):
     meta = json.loads((trained_model / METADATA_FILE).read_text())
-    for key in ("schema", "thresholds", "versions", "data", "model_sha256", "created"):
+    for key in ("schema", "layout", "thresholds", "versions", "data", "model_sha256", "created"):
         assert key in meta
     assert len(meta["data"]["sha256"]) == 64
     assert {"scikit-learn", "python"} <= set(meta["versions"])
     assert (trained_model / "README.md").read_text().startswith("# tradeclf model")
+
+
+def test_crafted_pickle_with_matching_hash_is_refused_without_running(model_copy, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    buffer = io.BytesIO()
+    np.savez(buffer, weights=np.array([Payload()], dtype=object))
+    (model_copy / MODEL_FILE).write_bytes(buffer.getvalue())
+    _rehash(model_copy)
+    with pytest.raises(ModelError, match="pickled objects, which are refused|not numbers"):
+        load_model(model_copy)
+    assert not marker.exists()
+
+
+def test_an_old_joblib_model_folder_is_refused_with_advice(model_copy):
+    (model_copy / MODEL_FILE).rename(model_copy / "model.joblib")
+    with pytest.raises(ModelError, match="joblib pickle.*retrain"):
+        load_model(model_copy)
+
+
+def test_inconsistent_arrays_are_refused(model_copy):
+    with np.load(model_copy / MODEL_FILE, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["weights"] = arrays["weights"][:-3]  # fewer rows than the vocabularies have terms
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    (model_copy / MODEL_FILE).write_bytes(buffer.getvalue())
+    _rehash(model_copy)
+    with pytest.raises(ModelError, match="do not fit.*damaged"):
+        load_model(model_copy)
 
 
 def test_tampered_model_is_refused(model_copy):
@@ -54,10 +109,21 @@ def test_missing_files_and_folders(model_copy, tmp_path):
         load_model(model_copy)
 
 
-def test_other_scikit_learn_version_is_refused_with_advice(model_copy):
-    meta_path = model_copy / METADATA_FILE
-    meta = json.loads(meta_path.read_text())
-    meta["versions"]["scikit-learn"] = "0.24.2"
-    meta_path.write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match=r"scikit-learn 0\.24\.2.*retrain"):
-        load_model(model_copy)
+def test_compiled_predictor_equals_the_estimator(small_corpus):
+    """The saved arrays give the estimator's probabilities, lone sentences and article mode, to 1e-6."""
+    from tradeclf.data import load_corpus
+    from tradeclf.model import TradeClassifier, compile_estimator
+
+    corpus = load_corpus(small_corpus)
+    rows = corpus.split("train")
+    model = TradeClassifier(corpus.schema, context_tasks=("speaker", "issues")).fit(
+        corpus.texts(rows), rows, groups=[r["article_id"] for r in rows])
+    compiled = compile_estimator(model)
+    everything = corpus.sentences
+    texts, ids = corpus.texts(everything), [r["article_id"] for r in everything]
+    for article_ids in (None, ids):
+        expected = model.predict_proba(texts, article_ids=article_ids)
+        got = compiled.predict_proba(texts, article_ids=article_ids)
+        for task in expected:
+            np.testing.assert_allclose(got[task], expected[task], rtol=0, atol=1e-6)
+        assert compiled.predict(texts, article_ids=article_ids) == model.predict(texts, article_ids=article_ids)

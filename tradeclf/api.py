@@ -55,13 +55,13 @@ def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Seq
     saved = get_model(model)
     if not texts:
         return []
-    estimator = saved.estimator
-    probabilities = estimator.predict_proba(texts, article_ids=article_ids)
-    decided = estimator.decide(probabilities, in_article=article_ids is not None)
+    predictor = saved.predictor
+    probabilities = predictor.predict_proba(texts, article_ids=article_ids)
+    decided = predictor.decide(probabilities, in_article=article_ids is not None)
     out = []
     for i, text in enumerate(texts):
         probs = {task.name: {label: round(float(p), 6) for label, p in zip(task.labels, probabilities[task.name][i])}
-                 for task in estimator.schema.tasks}
+                 for task in predictor.schema.tasks}
         out.append(Prediction(text, decided[i], probs))
     return out
 

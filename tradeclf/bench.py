@@ -90,7 +90,7 @@ def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_t
     results["model_load_seconds"] = round(best_of(lambda: load_model(path)), 3)
     results["model_size_mb"] = round((path / MODEL_FILE).stat().st_size / 1e6, 2)
     saved = get_model(path)
-    estimator = saved.estimator
+    estimator = saved.new_estimator()  # unfitted, with the shipped hyper-parameters (for the peer pipeline)
 
     pre_split = best_of(lambda: predict_many(sentences, saved))
     results["throughput_pre_split"] = round(len(sentences) / pre_split)

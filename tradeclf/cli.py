@@ -186,7 +186,7 @@ def explain(
     from .api import check_text, get_model
 
     saved = get_model(model)
-    explanation = saved.estimator.explain(check_text(text), top=top)
+    explanation = saved.predictor.explain(check_text(text), top=top)
     for task, by_label in explanation.items():
         if not by_label:
             typer.echo(f"{task}: (no label)")

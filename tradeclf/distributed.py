@@ -2,13 +2,14 @@
 
 The client streams records from the inputs (so line numbers and order are kept) and keeps a bounded
 number of chunks in flight; the verified model file is sent once to every worker (scattered with
-broadcast) and unpickled once per worker process; results come back in input order and go through the
+broadcast) and loaded (arrays, no pickle) once per worker process; results come back in input order and go through the
 same checkpointed writer, so the output equals the local engine's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -32,16 +33,21 @@ _worker_models: dict[str, SavedModel] = {}
 
 
 def _model_on_worker(blob: ModelBlob) -> SavedModel:
-    """Unpickle once per worker process (checked against the SHA-256 the client verified)."""
+    """Load the arrays once per worker process (checked against the SHA-256 the client verified; no pickle)."""
     sha = blob.metadata["model_sha256"]
     if sha not in _worker_models:
-        import io
+        import tempfile
+        from pathlib import Path
 
-        import joblib
+        from .persistence import METADATA_FILE, load_model
 
         if hashlib.sha256(blob.data).hexdigest() != sha:
             raise RuntimeError("model bytes changed in transit")
-        _worker_models[sha] = SavedModel(joblib.load(io.BytesIO(blob.data)), blob.metadata)
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / MODEL_FILE).write_bytes(blob.data)
+            (Path(tmp) / METADATA_FILE).write_text(json.dumps(blob.metadata), encoding="utf-8")
+            loaded = load_model(tmp)
+        _worker_models[sha] = SavedModel(loaded.predictor, blob.metadata)
     return _worker_models[sha]
 
 

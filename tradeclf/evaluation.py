@@ -34,7 +34,7 @@ def compare_systems(corpus: Corpus, saved: SavedModel, splits: list[str], baseli
     train_rows = corpus.split(*TRAIN_SPLITS)
     train_texts = corpus.texts(train_rows)
     results: dict[str, Any] = {"systems": {}, "skipped": {}}
-    systems: list[tuple[str, Any]] = [("tradeclf", saved.estimator)]
+    systems: list[tuple[str, Any]] = [("tradeclf", saved.predictor)]
     for name in baselines:
         if name not in SYSTEMS:
             raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(SYSTEMS)}")
@@ -78,8 +78,6 @@ def comparison_table(results: dict[str, Any], split: str, tasks: list[str]) -> l
 def learning_curve(corpus: Corpus, saved: SavedModel, split: str = "test", seed: int = 0,
                    fractions: tuple[float, ...] = LEARNING_CURVE_FRACTIONS) -> dict[str, Any]:
     """Macro-F1 on `split` for models trained on growing shares of the training articles."""
-    from sklearn.base import clone
-
     rows = corpus.split(*TRAIN_SPLITS)
     articles = sorted({r["article_id"] for r in rows})
     order = np.random.default_rng(seed).permutation(len(articles))
@@ -88,7 +86,7 @@ def learning_curve(corpus: Corpus, saved: SavedModel, split: str = "test", seed:
     for fraction in fractions:
         keep = {articles[i] for i in order[: max(2, int(round(fraction * len(articles))))]}
         subset = [r for r in rows if r["article_id"] in keep]
-        model = clone(saved.estimator).fit(corpus.texts(subset), subset, groups=[r["article_id"] for r in subset])
+        model = saved.new_estimator().fit(corpus.texts(subset), subset, groups=[r["article_id"] for r in subset])
         predicted = model.predict(corpus.texts(held_out), article_ids=[r["article_id"] for r in held_out])
         result = evaluate_predictions(corpus.labels(held_out), predicted, corpus.schema, intervals=False)
         curve["points"].append({"fraction": fraction, "sentences": len(subset),
@@ -100,8 +98,8 @@ def confident_errors(corpus: Corpus, saved: SavedModel, split: str = "test", n: 
     """Per task, the sentences the model gets wrong with the highest probability on the wrong decision."""
     rows = corpus.split(split)
     texts = corpus.texts(rows)
-    proba = saved.estimator.predict_proba(texts, article_ids=[r["article_id"] for r in rows])
-    predicted = saved.estimator.decide(proba, in_article=True)
+    proba = saved.predictor.predict_proba(texts, article_ids=[r["article_id"] for r in rows])
+    predicted = saved.predictor.decide(proba, in_article=True)
     out: dict[str, list[dict]] = {}
     for task in corpus.schema.tasks:
         found = []
@@ -156,7 +154,7 @@ def write_report(report: dict[str, Any], corpus: Corpus, saved: SavedModel, out:
     images: list[tuple[str, str]] = []
     for split in report["splits"]:
         rows = corpus.split(split)
-        predicted = saved.estimator.predict(corpus.texts(rows), article_ids=[r["article_id"] for r in rows])
+        predicted = saved.predictor.predict(corpus.texts(rows), article_ids=[r["article_id"] for r in rows])
         for task in corpus.schema.tasks:
             if not task.multi_label:
                 name = f"confusion_{task.name}_{split}.png"

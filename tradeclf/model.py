@@ -111,9 +111,9 @@ class TradeClassifier(BaseEstimator):
             head, thresholds = self._fit_multi_label(task, features, labels, C, groups)
         else:
             head, thresholds = self._fit_single_label(task, features, labels, C), None
-        for linear in _linear_models(head):  # halves the model file; predictions agree to ~1e-7
+        for linear in _linear_models(head):  # float16-exact weights: a quarter of the model file, same decisions
             if hasattr(linear, "coef_"):
-                linear.coef_ = linear.coef_.astype(np.float32)
+                linear.coef_ = linear.coef_.astype(np.float16).astype(np.float32)
         return head, thresholds
 
     def _fit_single_label(self, task: Task, features, labels: list, C: float):
@@ -297,8 +297,8 @@ def fast_proba(head, X) -> np.ndarray:
     """
     from scipy.special import expit, softmax
 
-    def decision(linear) -> np.ndarray:
-        return np.asarray(X @ linear.coef_.T) + linear.intercept_
+    def decision(linear) -> np.ndarray:  # in float64, as the compiled model computes it
+        return np.asarray(X.astype(np.float64) @ linear.coef_.T.astype(np.float64)) + linear.intercept_
 
     def logistic_proba(linear) -> np.ndarray:
         scores = decision(linear)
@@ -367,3 +367,76 @@ def _check_texts(X: Sequence[str]) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
     return [text[:MAX_SENTENCE_CHARS] for text in texts]
+
+
+def compile_estimator(model: "TradeClassifier"):
+    """The fitted estimator as a CompiledModel: plain arrays in, the same probabilities out."""
+    from .compiled import CompiledModel, Head, Vocabulary
+
+    check_is_fitted(model, "heads_")
+    vocabularies, offset = [], 0
+    for kind, part in model.featurizer_.transformer_list:
+        terms = [None] * len(part.vocabulary_)
+        for term, j in part.vocabulary_.items():
+            terms[j] = term
+        vocabularies.append(Vocabulary(kind, terms, np.asarray(part.idf_, dtype=np.float32), tuple(part.ngram_range), offset))
+        offset += len(terms)
+    n_features = offset
+    blocks: list[np.ndarray] = []  # (n_features, k) coefficient blocks, stacked left to right
+    intercepts: list[np.ndarray] = []
+    width = 0
+
+    def add(task: Task, head, part: slice, scale: float = 1.0, with_intercept: bool = True) -> Head:
+        nonlocal width
+        kind, classes, coef, intercept, calibration = _head_arrays(task, head)
+        block = (coef[:, part] * scale).T.astype(np.float32)
+        blocks.append(block)
+        intercepts.append(intercept if with_intercept else np.zeros_like(intercept))
+        compiled = Head(task.name, kind, np.asarray(classes, dtype=np.int64), width, calibration)
+        width += block.shape[1]
+        return compiled
+
+    own = slice(0, n_features)
+    alone = {t.name: add(t, model.heads_[t.name], own) for t in model.schema.tasks}
+    article = {}
+    for t in model.schema.tasks:
+        if t.name in model.context_heads_:
+            head = model.context_heads_[t.name]
+            w = model.context_weight
+            article[t.name] = (add(t, head, own),
+                               add(t, head, slice(n_features, 2 * n_features), w, with_intercept=False),
+                               add(t, head, slice(2 * n_features, 3 * n_features), w, with_intercept=False))
+    weights = np.ascontiguousarray(np.hstack(blocks)) if blocks else np.zeros((n_features, 0), np.float32)
+    return CompiledModel(model.schema, vocabularies, weights, np.concatenate(intercepts).astype(np.float64), alone, article,
+                         {k: np.asarray(v, dtype=np.float64) for k, v in model.thresholds_.items() if v is not None},
+                         {k: np.asarray(v, dtype=np.float64) for k, v in model.context_thresholds_.items() if v is not None})
+
+
+def _head_arrays(task: Task, head) -> tuple[str, list[int], np.ndarray, np.ndarray, np.ndarray | None]:
+    """(kind, schema label index per score column, coef (k, n), intercept (k,), calibration (2, k) or None)."""
+    if task.multi_label:
+        coefs, intercepts = [], []
+        n = None
+        for estimator in head.estimators_:
+            if hasattr(estimator, "coef_"):
+                coefs.append(estimator.coef_.ravel())
+                intercepts.append(float(estimator.intercept_[0]))
+                n = estimator.coef_.shape[1]
+            else:  # a label that was always (or never) present in training: constant probability 1 (or 0)
+                coefs.append(None)
+                intercepts.append(500.0 if float(np.ravel(estimator.y_)[0]) == 1.0 else -500.0)
+        coef = np.vstack([c if c is not None else np.zeros(n or 0) for c in coefs])
+        return "ovr", list(range(len(task.labels))), coef, np.asarray(intercepts), None
+    calibrated = getattr(head, "calibrated_classifiers_", None)
+    if calibrated:
+        if len(calibrated) != 1 or head.method != "sigmoid":
+            raise ValueError("only sigmoid calibration with ensemble=False can be compiled")
+        linear = calibrated[0].estimator
+        calibration = np.array([[c.a_ for c in calibrated[0].calibrators], [c.b_ for c in calibrated[0].calibrators]], dtype=np.float64)
+    else:
+        linear, calibration = head, None
+    classes = [task.labels.index(label) for label in linear.classes_]
+    coef = np.asarray(linear.coef_, dtype=np.float64)
+    intercept = np.asarray(linear.intercept_, dtype=np.float64)
+    kind = "binary" if len(classes) == 2 else ("calibrated" if calibration is not None else "softmax")
+    return kind, classes, coef, intercept, calibration

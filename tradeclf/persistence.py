@@ -1,7 +1,9 @@
-"""A saved model is a folder: the joblib file, metadata.json and a README model card.
+"""A saved model is a folder: model.npz (plain arrays), metadata.json and a README model card.
 
-joblib files can run code when loaded, so a model is loaded only after its SHA-256 matches the one
-recorded in metadata.json, and only with the scikit-learn version that trained it.
+Nothing in a model folder is ever unpickled: the arrays are read with allow_pickle=False and the rest is
+JSON, so a model folder from a stranger cannot run code, and any scikit-learn release can train a model
+that any other installation loads. The SHA-256 in metadata.json catches damage (truncation, bit rot), and
+the arrays are checked for consistency with the layout before use.
 """
 
 from __future__ import annotations
@@ -20,26 +22,34 @@ from typing import Any
 from .errors import ModelError
 from .schema import Schema
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1 was a joblib pickle (tradeclf 0.1)
 SHIPPED_MODEL_NAME = "default"
 MODEL_ENV = "TRADECLF_MODEL"
 
 
 @dataclass
 class SavedModel:
-    """A loaded estimator with the metadata it was saved with."""
+    """A loaded model: the compiled predictor and the metadata it was saved with."""
 
-    estimator: Any
+    predictor: Any  # tradeclf.compiled.CompiledModel
     metadata: dict[str, Any]
     path: Path | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def schema(self) -> Schema:
-        return self.estimator.schema
+        return self.predictor.schema
+
+    def new_estimator(self) -> Any:
+        """An unfitted TradeClassifier with the hyper-parameters this model was trained with (for refits)."""
+        from .model import TradeClassifier
+
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in self.metadata.get("params", {}).items()}
+        params.pop("schema", None)
+        return TradeClassifier(self.schema, **params)
 
 
 def sha256_file(path: Path) -> str:
@@ -82,21 +92,25 @@ def versions() -> dict[str, str]:
 
 
 def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Save `estimator` with metadata (schema, thresholds, versions, hashes) and a model card; return the metadata."""
+    """Compile a fitted TradeClassifier and save it as arrays + JSON with a model card; return the metadata."""
     import io
 
-    import joblib
+    import numpy as np
 
     from .card import render_model_card
+    from .model import compile_estimator
 
     folder = Path(folder)
+    compiled = compile_estimator(estimator)
+    arrays, layout = compiled.to_arrays()
     buffer = io.BytesIO()
-    joblib.dump(estimator, buffer, compress=("zlib", 6))
-    model_bytes = buffer.getvalue()
+    np.savez_compressed(buffer, **arrays)
+    model_bytes = _stable_zip(buffer.getvalue())
     meta = dict(metadata or {})
     meta.update({
         "format_version": FORMAT_VERSION,
         "schema": estimator.schema.to_dict(),
+        "layout": layout,
         "thresholds": _thresholds(estimator, estimator.thresholds_),
         "context_thresholds": _thresholds(estimator, estimator.context_thresholds_),
         "params": _jsonable(estimator.get_params()),
@@ -109,6 +123,22 @@ def save_model(estimator: Any, folder: str | Path, metadata: dict[str, Any] | No
     atomic_write_bytes(folder / METADATA_FILE, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
     atomic_write_bytes(folder / CARD_FILE, render_model_card(meta).encode())
     return meta
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same .npz with fixed member timestamps, so the same model gives the same bytes on every run."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in sorted(source.infolist(), key=lambda i: i.filename):
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            target.writestr(fixed, source.read(info.filename), compresslevel=6)
+    return out.getvalue()
 
 
 def _thresholds(estimator: Any, by_task: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -143,30 +173,45 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
 
 
 def load_model(folder: str | Path) -> SavedModel:
-    """Verify and load a model folder: hash first, scikit-learn version second, unpickle last."""
-    import joblib
-    import sklearn
+    """Verify and load a model folder: hash first, then arrays (never pickles), then their consistency."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from .compiled import CompiledModel
 
     folder = Path(folder)
     meta = read_metadata(folder)
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
+        if (folder / "model.joblib").is_file():
+            raise ModelError(f"{folder}: a model saved by tradeclf 0.1 (a joblib pickle), which this version does not load "
+                             f"because pickles can run code; retrain it with `tradeclf train --out {folder} --overwrite`")
         raise ModelError(f"{model_path}: missing; the model folder is incomplete, copy it again or retrain")
-    expected = meta.get("model_sha256")
-    actual = sha256_file(model_path)
+    if meta.get("format_version") != FORMAT_VERSION or not isinstance(meta.get("layout"), dict):
+        raise ModelError(f"{folder / METADATA_FILE}: model format {meta.get('format_version')!r}, this tradeclf reads "
+                         f"format {FORMAT_VERSION}; retrain with `tradeclf train --out {folder} --overwrite`")
+    data = model_path.read_bytes()
+    expected, actual = meta.get("model_sha256"), hashlib.sha256(data).hexdigest()
     if expected != actual:
         raise ModelError(f"{model_path}: SHA-256 {actual[:12]}... does not match metadata.json ({str(expected)[:12]}...); "
-                         "the file was altered or truncated. Refusing to load it (joblib can run code); "
-                         "restore the folder or retrain with `tradeclf train`")
-    trained_with = meta.get("versions", {}).get("scikit-learn")
-    if trained_with != sklearn.__version__:
-        raise ModelError(f"{folder}: trained with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
-                         f"install scikit-learn=={trained_with} or retrain with `tradeclf train --out {folder}`")
+                         "the file was altered or truncated; restore the folder or retrain with `tradeclf train`")
     try:
-        estimator = joblib.load(model_path)
-    except Exception as exc:  # a verified file that still fails to load: incompatible environment
-        raise ModelError(f"{model_path}: could not be loaded ({type(exc).__name__}: {exc}); retrain it") from exc
-    return SavedModel(estimator, meta, folder)
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ModelError(f"{model_path}: not a readable array file ({type(exc).__name__}: {exc}); "
+                         "it may hold pickled objects, which are refused; restore the folder or retrain") from None
+    for name, array in arrays.items():
+        if array.dtype.kind not in "fiub":
+            raise ModelError(f"{model_path}: array {name!r} has dtype {array.dtype}, not numbers; refusing it; retrain")
+    try:
+        schema = Schema.from_dict(meta["schema"], f"{folder / METADATA_FILE}: schema")
+    except KeyError:
+        raise ModelError(f"{folder / METADATA_FILE}: no schema; the model folder is damaged, copy it again or retrain") from None
+    predictor = CompiledModel.from_arrays(schema, arrays, meta["layout"], str(model_path))
+    return SavedModel(predictor, meta, folder)
 
 
 def shipped_model_path() -> Path:

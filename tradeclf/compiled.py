@@ -1,0 +1,396 @@
+"""The compiled predictor: a fitted TradeClassifier reduced to plain arrays, with no scikit-learn inside.
+
+Why: a pickle can run code when loaded and ties a model to one scikit-learn release. A compiled model is
+vocabularies, idf weights, coefficients, intercepts, calibration parameters and thresholds, saved as an
+.npz (loaded with allow_pickle=False) plus JSON, so a model folder from a stranger cannot run code and any
+scikit-learn version can train it. It is also the fast path: char_wb n-gram ids are cached per word
+(char_wb n-grams never cross a word boundary, so this is exact), all heads are one matrix product, and
+article mode shifts the neighbour blocks' scores by one row instead of building a three-times-wide matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+from .schema import Schema
+
+MAX_SENTENCE_CHARS = 5_000  # longer "sentences" (unsplit dumps) are featurised on their first 5,000 characters
+WORD_CACHE_SIZE = 200_000  # words whose char n-gram ids are kept (bounded: a stream of new words cannot exhaust memory)
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _normalise(text: str) -> str:
+    """Lowercase and strip accents exactly as TfidfVectorizer(lowercase=True, strip_accents='unicode')."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+class Vocabulary:
+    """One TF-IDF part (word or char_wb n-grams): term -> column, idf, n-gram range, column offset."""
+
+    def __init__(self, kind: str, terms: list[str], idf: np.ndarray, ngram_range: tuple[int, int], offset: int):
+        self.kind = kind
+        self.terms = terms
+        self.index = {term: i + offset for i, term in enumerate(terms)}
+        self.idf = idf
+        self.ngram_range = ngram_range
+        self.offset = offset
+        self._cache: OrderedDict[str, list[int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def ids(self, text: str) -> list[int]:
+        """Column ids of the n-grams of one normalised text, repeated as often as they occur."""
+        if self.kind == "word":
+            return self._word_ids(text)
+        return self._char_ids(text)
+
+    def _word_ids(self, text: str) -> list[int]:
+        tokens = _TOKEN.findall(text)
+        index = self.index
+        low, high = self.ngram_range
+        out = []
+        for n in range(low, high + 1):
+            if n == 1:
+                out.extend(index[t] for t in tokens if t in index)
+            else:
+                for i in range(len(tokens) - n + 1):
+                    j = index.get(" ".join(tokens[i:i + n]))
+                    if j is not None:
+                        out.append(j)
+        return out
+
+    def _char_ids(self, text: str) -> list[int]:
+        out: list[int] = []
+        cache = self._cache
+        for word in _WHITE_SPACES.sub(" ", text).split():
+            ids = cache.get(word)
+            if ids is None:
+                ids = self._word_char_ids(word)
+                cache[word] = ids
+                if len(cache) > WORD_CACHE_SIZE:
+                    cache.popitem(last=False)
+            out.extend(ids)
+        return out
+
+    def _word_char_ids(self, word: str) -> list[int]:
+        """scikit-learn's _char_wb_ngrams for one word, mapped to column ids."""
+        padded = f" {word} "
+        length = len(padded)
+        low, high = self.ngram_range
+        index = self.index
+        out = []
+        for n in range(low, high + 1):
+            offset = 0
+            j = index.get(padded[offset:offset + n])
+            if j is not None:
+                out.append(j)
+            while offset + n < length:
+                offset += 1
+                j = index.get(padded[offset:offset + n])
+                if j is not None:
+                    out.append(j)
+            if offset == 0:  # a word shorter than n is counted once
+                break
+        return out
+
+
+@dataclass
+class Head:
+    """How one task's columns of the score matrix become probabilities in schema label order."""
+
+    task: str
+    kind: str  # "ovr" (multi-label), "softmax", "binary", "calibrated"
+    columns: np.ndarray  # schema label index of each score column
+    start: int  # first column in the stacked coefficient matrix
+    calibration: np.ndarray | None = None  # (2, k) sigmoid a, b per column, for "calibrated"
+
+
+class CompiledModel:
+    """Predicts probabilities for every task from plain arrays; same numbers as the TradeClassifier it came from.
+
+    Built by `TradeClassifier.compile()` or loaded by `tradeclf.persistence.load_model`; it has the
+    prediction half of the estimator's interface (predict_proba, decide, predict, explain).
+    """
+
+    def __init__(self, schema: Schema, vocabularies: list[Vocabulary], weights: np.ndarray, intercepts: np.ndarray,
+                 alone: dict[str, Head], article: dict[str, tuple[Head, Head, Head]],
+                 thresholds: dict[str, np.ndarray], context_thresholds: dict[str, np.ndarray]):
+        self.schema = schema
+        self.vocabularies = vocabularies
+        self.n_features = sum(len(v) for v in vocabularies)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float64)  # (n_features, n_columns): every head's columns
+        self.intercepts = intercepts  # (n_columns,) float64
+        self.alone = alone  # task -> head used on lone sentences
+        self.article = article  # task -> (own, previous, next) heads used with neighbours (article mode)
+        self.thresholds_ = thresholds
+        self.context_thresholds_ = context_thresholds
+        self.context_tasks = tuple(article)
+        n_alone = max((h.start + len(h.columns) for h in alone.values()), default=0)
+        self._alone_weights = np.ascontiguousarray(self.weights[:, :n_alone])
+
+    # -- features ------------------------------------------------------------------------------------
+    def transform(self, texts: Sequence[str]):
+        """The TF-IDF matrix (CSR, float32): each part sublinear-tf x idf, L2-normalised, parts side by side."""
+        from scipy import sparse
+
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        part_of: list[int] = []
+        for text in texts:
+            normal = _normalise(text[:MAX_SENTENCE_CHARS])
+            for k, vocabulary in enumerate(self.vocabularies):
+                ids = vocabulary.ids(normal)
+                cols.append(np.asarray(ids, dtype=np.int64))
+                part_of.append(k)
+        n, parts = len(texts), len(self.vocabularies)
+        lengths = np.array([len(c) for c in cols], dtype=np.int64)
+        all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        all_rows = np.repeat(np.repeat(np.arange(n), parts), lengths)
+        counts = sparse.csr_matrix((np.ones(len(all_cols), dtype=np.float32), (all_rows, all_cols)),
+                                   shape=(n, self.n_features))
+        counts.sum_duplicates()
+        counts.sort_indices()
+        data = (np.log(counts.data) + 1.0).astype(np.float32)  # sublinear tf
+        idf = self._idf
+        data *= idf[counts.indices]
+        squares = (data * data).astype(np.float64)  # float32 products summed in float64, as scikit-learn does
+        # per-row, per-part L2 norm (TfidfVectorizer normalises each part on its own)
+        part_index = self._part_of_column[counts.indices]
+        row_index = np.repeat(np.arange(n), np.diff(counts.indptr))
+        norms = np.zeros(n * parts)
+        np.add.at(norms, row_index * parts + part_index, squares)
+        norms = np.sqrt(norms)
+        divisor = norms[row_index * parts + part_index]
+        data = (data / np.where(divisor == 0, 1.0, divisor)).astype(np.float32)
+        return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=(n, self.n_features))
+
+    @property
+    def _idf(self) -> np.ndarray:
+        if not hasattr(self, "_idf_all"):
+            self._idf_all = np.concatenate([v.idf for v in self.vocabularies]).astype(np.float32)
+            self._part_of_column = np.repeat(np.arange(len(self.vocabularies)), [len(v) for v in self.vocabularies])
+        return self._idf_all
+
+    # -- probabilities ---------------------------------------------------------------------------------
+    def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> dict[str, np.ndarray]:
+        """Task name -> array (n sentences, n labels), columns in schema label order.
+
+        With `article_ids` (one per sentence, each article's sentences consecutive and in order) the
+        article-mode heads add the previous and next sentence's scores; without, each sentence stands alone.
+        """
+        own = self.transform(_check_texts(X)) if features is None else features
+        n = own.shape[0]
+        in_article = article_ids is not None and bool(self.article)
+        if in_article:
+            scores = np.asarray(own @ self.weights, dtype=np.float64)
+            ids = np.asarray([str(a) for a in article_ids]) if n else np.zeros(0, dtype=str)
+            same_as_previous = np.zeros(n, dtype=bool)
+            if n > 1:
+                same_as_previous[1:] = ids[1:] == ids[:-1]
+        else:
+            scores = np.asarray(own @ self._alone_weights, dtype=np.float64)
+        scores += self.intercepts[: scores.shape[1]]
+        out = {}
+        for task in self.schema.tasks:
+            if in_article and task.name in self.article:
+                head, previous, following = self.article[task.name]
+                s = _block(scores, head).copy()
+                prev_block, next_block = _block(scores, previous), _block(scores, following)
+                s[1:] += np.where(same_as_previous[1:, None], prev_block[:-1], 0.0)
+                s[:-1] += np.where(same_as_previous[1:, None], next_block[1:], 0.0)
+            else:
+                head = self.alone[task.name]
+                s = _block(scores, head)
+            out[task.name] = _probabilities(head, s, len(task.labels))
+        return out
+
+    def decide(self, probabilities: dict[str, np.ndarray], in_article: bool = False) -> list[dict[str, Any]]:
+        """Labels from probabilities: per-label thresholds (of the head that produced them) for multi-label
+        tasks, argmax otherwise."""
+        n = len(next(iter(probabilities.values()))) if probabilities else 0
+        rows: list[dict[str, Any]] = [{} for _ in range(n)]
+        for task in self.schema.tasks:
+            proba = probabilities[task.name]
+            if task.multi_label:
+                use_context = in_article and task.name in self.article
+                thresholds = (self.context_thresholds_ if use_context else self.thresholds_)[task.name]
+                chosen = proba >= thresholds
+                for i in range(n):
+                    rows[i][task.name] = [task.labels[j] for j in np.flatnonzero(chosen[i])]
+            else:
+                best = proba.argmax(axis=1)
+                for i in range(n):
+                    rows[i][task.name] = task.labels[best[i]]
+        return rows
+
+    def predict(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> list[dict[str, Any]]:
+        """One {task: label, or list of labels for multi-label tasks} per sentence."""
+        return self.decide(self.predict_proba(X, features, article_ids), in_article=article_ids is not None)
+
+    # -- explanation -----------------------------------------------------------------------------------
+    @property
+    def feature_names_(self) -> list[str]:
+        return [term for v in self.vocabularies for term in v.terms]
+
+    def coefficients(self, task_name: str, label: str) -> np.ndarray:
+        """The weights behind one label's decision score on a lone sentence (the head `predict` uses)."""
+        task = self.schema.task(task_name)
+        head = self.alone[task_name]
+        j = task.labels.index(label)
+        where = np.flatnonzero(head.columns == j)
+        if head.kind == "binary":
+            sign = 1.0 if where.size else -1.0
+            return sign * self.weights[:, head.start].astype(np.float64)
+        if not where.size:
+            return np.zeros(self.n_features)
+        return self.weights[:, head.start + int(where[0])].astype(np.float64)
+
+    def explain(self, text: str, top: int = 8) -> dict[str, dict[str, list[tuple[str, float]]]]:
+        """Per task, per predicted label: the n-grams whose weight x tf-idf pushed the decision most
+        (exact for linear heads: the decision score is their sum plus the intercept)."""
+        features = self.transform([text])
+        predicted = self.predict([text], features)[0]
+        names = self.feature_names_
+        out: dict[str, dict[str, list[tuple[str, float]]]] = {}
+        for task in self.schema.tasks:
+            labels = predicted[task.name] if task.multi_label else [predicted[task.name]]
+            out[task.name] = {}
+            for label in labels:
+                contributions = features.multiply(self.coefficients(task.name, label)).tocsr()
+                idx, values = contributions.indices, contributions.data
+                order = np.argsort(-values)[:top]
+                out[task.name][label] = [(names[idx[k]], float(values[k])) for k in order if values[k] > 0]
+        return out
+
+    # -- arrays ----------------------------------------------------------------------------------------
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Everything needed to rebuild the model: numeric arrays and a JSON-able layout."""
+        # float16 holds the weights exactly: TradeClassifier rounds its coefficients to float16 when it fits
+        arrays: dict[str, np.ndarray] = {"weights": self.weights.astype(np.float16), "intercepts": self.intercepts}
+        layout: dict[str, Any] = {"vocabularies": [], "alone": {}, "article": {},
+                                  "thresholds": {k: v.tolist() for k, v in self.thresholds_.items()},
+                                  "context_thresholds": {k: v.tolist() for k, v in self.context_thresholds_.items()}}
+        for k, v in enumerate(self.vocabularies):
+            arrays[f"terms_{k}"] = np.frombuffer("\n".join(v.terms).encode("utf-8"), dtype=np.uint8)
+            arrays[f"idf_{k}"] = v.idf
+            layout["vocabularies"].append({"kind": v.kind, "ngram_range": list(v.ngram_range), "size": len(v)})
+
+        def head_layout(head: Head, key: str) -> dict[str, Any]:
+            if head.calibration is not None:
+                arrays[f"calibration_{key}"] = head.calibration
+            return {"kind": head.kind, "columns": head.columns.tolist(), "start": head.start,
+                    "calibrated": head.calibration is not None}
+
+        for name, head in self.alone.items():
+            layout["alone"][name] = head_layout(head, f"alone_{name}")
+        for name, heads in self.article.items():
+            layout["article"][name] = [head_layout(h, f"article_{name}_{part}")
+                                       for h, part in zip(heads, ("own", "previous", "next"))]
+        return arrays, layout
+
+    @classmethod
+    def from_arrays(cls, schema: Schema, arrays: dict[str, np.ndarray], layout: dict[str, Any], where: str = "model") -> "CompiledModel":
+        """Rebuild from to_arrays() output, refusing anything inconsistent with a message naming `where`."""
+        def need(key: str) -> np.ndarray:
+            if key not in arrays:
+                raise ModelError(f"{where}: array {key!r} is missing; the model folder is damaged, copy it again or retrain")
+            return arrays[key]
+
+        try:
+            vocabularies, offset = [], 0
+            for k, spec in enumerate(layout["vocabularies"]):
+                raw = need(f"terms_{k}")
+                terms = bytes(raw).decode("utf-8").split("\n") if raw.size else []
+                idf = need(f"idf_{k}")
+                if len(terms) != spec["size"] or idf.shape != (spec["size"],):
+                    raise ModelError(f"{where}: vocabulary {k} has {len(terms)} terms and {idf.shape} idf values, "
+                                     f"metadata says {spec['size']}; the model folder is damaged, copy it again or retrain")
+                vocabularies.append(Vocabulary(spec["kind"], terms, idf, tuple(spec["ngram_range"]), offset))
+                offset += len(terms)
+            weights, intercepts = need("weights"), need("intercepts")
+            if weights.ndim != 2 or weights.shape[0] != offset or intercepts.shape != (weights.shape[1],):
+                raise ModelError(f"{where}: coefficient matrix {weights.shape} and intercepts {intercepts.shape} do not fit "
+                                 f"{offset} features; the model folder is damaged, copy it again or retrain")
+
+            def head(task: str, spec: dict[str, Any], key: str) -> Head:
+                labels = schema.task(task).labels
+                columns = np.asarray(spec["columns"], dtype=np.int64)
+                width = 1 if spec["kind"] == "binary" else len(columns)
+                if spec["start"] < 0 or spec["start"] + width > weights.shape[1] or (columns.size and (columns.min() < 0 or columns.max() >= len(labels))):
+                    raise ModelError(f"{where}: head {key} points outside the coefficient matrix or the task's labels; "
+                                     "the model folder is damaged, copy it again or retrain")
+                calibration = need(f"calibration_{key}") if spec["calibrated"] else None
+                if calibration is not None and calibration.shape != (2, width):
+                    raise ModelError(f"{where}: calibration of head {key} has shape {calibration.shape}; the model folder is damaged")
+                return Head(task, spec["kind"], columns, int(spec["start"]), calibration)
+
+            alone = {name: head(name, spec, f"alone_{name}") for name, spec in layout["alone"].items()}
+            article = {name: tuple(head(name, spec, f"article_{name}_{part}") for spec, part in zip(specs, ("own", "previous", "next")))
+                       for name, specs in layout["article"].items()}
+            if set(alone) != set(schema.task_names):
+                raise ModelError(f"{where}: heads for {sorted(alone)} but the schema has tasks {schema.task_names}")
+            thresholds = {k: np.asarray(v, dtype=np.float64) for k, v in layout["thresholds"].items()}
+            context_thresholds = {k: np.asarray(v, dtype=np.float64) for k, v in layout["context_thresholds"].items()}
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{where}: inconsistent model layout ({type(exc).__name__}: {exc}); "
+                             "the model folder is damaged, copy it again or retrain") from None
+        return cls(schema, vocabularies, weights, intercepts, alone, article, thresholds, context_thresholds)  # type: ignore[arg-type]
+
+
+def _block(scores: np.ndarray, head: Head) -> np.ndarray:
+    width = 1 if head.kind == "binary" else len(head.columns)
+    return scores[:, head.start: head.start + width]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
+
+
+def _probabilities(head: Head, scores: np.ndarray, n_labels: int) -> np.ndarray:
+    """Probabilities in schema label order from one head's decision scores (labels never seen get 0)."""
+    n = scores.shape[0]
+    if head.kind == "ovr":
+        return _sigmoid(scores)
+    if head.kind == "binary":  # one score column, for the second of the two present labels
+        if head.calibration is not None:
+            a, b = head.calibration
+            positive = _sigmoid(-(a[0] * scores[:, 0] + b[0]))
+            positive[(1.0 < positive) & (positive <= 1.0 + 1e-5)] = 1.0
+        else:
+            positive = _sigmoid(scores[:, 0])
+        present = np.column_stack([1 - positive, positive])
+    elif head.kind == "softmax":
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        present = e / e.sum(axis=1, keepdims=True)
+    else:  # calibrated: one sigmoid per class, normalised (scikit-learn's sigmoid calibration, ensemble=False)
+        a, b = head.calibration  # type: ignore[misc]
+        present = _sigmoid(-(a * scores + b))
+        denominator = present.sum(axis=1, keepdims=True)
+        present = np.divide(present, denominator, out=np.full_like(present, 1 / present.shape[1]), where=denominator != 0)
+        present[(1.0 < present) & (present <= 1.0 + 1e-5)] = 1.0
+    full = np.zeros((n, n_labels))
+    full[:, head.columns] = present
+    return full
+
+
+def _check_texts(X: Sequence[str]) -> list[str]:
+    if isinstance(X, str):
+        raise TypeError("X must be a list of sentences, not one string; wrap it: [text]")
+    texts = list(X)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
+    return texts
