@@ -5,13 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Metrics in report order: real test first, then written test, seed, and CV by origin last."""
+    flat = {k: v for k, v in metrics.items() if k != "cv"}
+    cv = metrics.get("cv", {})
+    if "tasks" in cv:  # a model trained before reports by origin
+        flat["cv"] = cv
+    else:
+        flat.update({f"cv ({origin})": result for origin, result in cv.items()})
+    return flat
+
+
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
     """Rows: one per evaluated split; columns: macro-F1 per task (with a 95% interval when known)."""
     if not metrics:
         return ["(no metrics recorded)"]
     tasks = list(next(iter(metrics.values())).get("tasks", {}))
-    lines = ["| split | sentences | " + " | ".join(f"{t} macro-F1" for t in tasks) + " |",
-             "|---|---|" + "---|" * len(tasks)]
+    multi = [t for t in tasks if "micro_f1" in next(iter(metrics.values()))["tasks"].get(t, {})]
+    lines = ["| split | sentences | " + " | ".join(f"{t} macro-F1" for t in tasks) + "".join(f" | {t} micro-F1" for t in multi) + " |",
+             "|---|---|" + "---|" * (len(tasks) + len(multi))]
     for split, result in metrics.items():
         cells = []
         for task in tasks:
@@ -21,6 +33,12 @@ def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
             cell = "-" if value is None else f"{value:.3f}"
             if ci:
                 cell += f" ({ci[0]:.2f}-{ci[1]:.2f})"
+            cells.append(cell)
+        for task in multi:
+            m = result["tasks"].get(task, {})
+            cell = "-" if m.get("micro_f1") is None else f"{m['micro_f1']:.3f}"
+            if m.get("micro_f1_ci"):
+                cell += f" ({m['micro_f1_ci'][0]:.2f}-{m['micro_f1_ci'][1]:.2f})"
             cells.append(cell)
         lines.append(f"| {split} | {result.get('n', '-')} | " + " | ".join(cells) + " |")
     return lines
@@ -51,17 +69,23 @@ def render_model_card(meta: dict[str, Any]) -> str:
               f"- Source: `{data.get('source', '?')}`; SHA-256 `{data.get('sha256', '?')}`",
               f"- Trained on splits {', '.join(data.get('train_splits', []))}: {data.get('n_train', '?')} sentences "
               f"from {data.get('n_train_articles', '?')} articles.",
-              "- The shipped corpus is written by the tradeclf team, sentence by sentence, to data/CODEBOOK.md, "
-              "using real events of 2017-2025 as facts; see data/README.md for how it was made and its agreement figures."]
+              f"- By origin: {', '.join(f'{k} {v}' for k, v in data.get('n_train_by_origin', {}).items()) or '?'} sentences; "
+              f"a real sentence weighs {data.get('real_weight', 1.0)} written ones (chosen by cross-validation on real text).",
+              "- The shipped corpus has two origins: real text (White House, Federal Register, Beige Book, CRS and "
+              "Wikinews passages, taken unchanged from redistributable sources and annotated here) and articles written "
+              "by the tradeclf team to data/CODEBOOK.md; see data/README.md for sources, licences and agreement figures."]
     counts = data.get("label_counts", {})
     if counts:
         lines += ["", "Label counts in the training data:", ""]
         for task, by_label in counts.items():
             lines.append(f"- {task}: " + ", ".join(f"{k} {v}" for k, v in by_label.items()))
-    lines += ["", "## Metrics", "", "Macro-F1 per task (95% bootstrap interval where computed). "
-              "`cv` is cross-validation on the training splits grouped by article; `test` is the held-out test split; "
-              "`seed` is the two real articles in seeds/, never trained on.", ""]
-    lines += _metrics_table(meta.get("metrics", {}))
+    lines += ["", "## Metrics", "", "Macro-F1 per task (issues: micro-F1 too), with 95% intervals from resampling "
+              "articles. `real-test` is held-out real text (read this first: it is what users label); "
+              "`written-test` is held-out written articles; `seed` is the two real articles in seeds/, never trained on "
+              "(two articles: very wide intervals); `cv (real)` / `cv (written)` is cross-validation on the training "
+              "splits grouped by source document. Rows are article mode (each sentence with its neighbours), and "
+              "`(sentence alone)` as `predict` sees a lone sentence.", ""]
+    lines += _metrics_table(flat_metrics(meta.get("metrics", {})))
     if meta.get("baselines"):
         lines += ["", "Baselines trained on the same sentences (macro-F1; `tradeclf evaluate` adds fastText and MiniLM):", "",
                   "| baseline | split | " + " | ".join(t["name"] for t in schema["tasks"]) + " |",
@@ -75,8 +99,9 @@ def render_model_card(meta: dict[str, Any]) -> str:
             lines.append(f"- {task}: " + ", ".join(f"{k} {v:.3f}" for k, v in by_label.items()))
     lines += ["", "## Hyper-parameters", "", "```", *(f"{k} = {v}" for k, v in sorted(meta.get("params", {}).items())), "```",
               "", "## Known limits",
-              "- Trained on text written for this corpus, not on scraped news: expect lower accuracy on real articles "
-              "(the `seed` row is the real-text check, and it is only two articles).",
+              "- Real training text is US government documents, Beige Book reports, CRS reports and Wikinews; news "
+              "from other outlets, other countries and other decades differs again: expect the `real-test` figures "
+              "to be an upper bound for such text.",
               "- English only; events of 2017-2025; trade-negotiation news. Speaker attribution that sits far from the "
               "sentence (several sentences away) is often missed.",
               "", "## Versions", "",
@@ -93,7 +118,7 @@ README_END = "<!-- metrics:end -->"
 
 def readme_metrics_block(meta: dict[str, Any]) -> str:
     """The accuracy table the project README shows for the shipped model."""
-    return "\n".join([README_START, "", *_metrics_table(meta.get("metrics", {})), "",
+    return "\n".join([README_START, "", *_metrics_table(flat_metrics(meta.get("metrics", {}))), "",
                       f"Model SHA-256 `{meta.get('model_sha256', '?')[:16]}...`, trained on data SHA-256 "
                       f"`{meta.get('data', {}).get('sha256', '?')[:16]}...` ({meta.get('data', {}).get('n_train', '?')} sentences).",
                       README_END])

@@ -199,7 +199,7 @@ def explain(
 @handles_errors
 def evaluate(
     data: Annotated[Path, typer.Option(help="Labelled corpus to evaluate on (any format `train` accepts).")] = Path("data"),
-    split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to evaluate; repeat the option. Default: test and seed.", show_default=False)] = None,
+    split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to evaluate: a split (test), or one origin of it (real-test, written-test); repeat the option. Default: real-test, written-test, seed.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write report.md, report.json and PNG plots to this folder.", show_default=False)] = None,
     baselines: Annotated[str, typer.Option(help="Comma-separated baselines: majority, lexicon, fasttext, minilm (the last two need `.[bench]`); '' for none.")] = "majority,lexicon,fasttext,minilm",
     lexicon: Annotated[Optional[Path], typer.Option(help="Keyword lexicon for the lexicon baseline (default: lexicon.json in the corpus folder).", show_default=False)] = None,

@@ -58,30 +58,26 @@ class Vocabulary:
 
     def _word_ids(self, text: str) -> list[int]:
         tokens = _TOKEN.findall(text)
-        index = self.index
+        get = self.index.get
         low, high = self.ngram_range
-        out = []
+        out: list[int] = []
         for n in range(low, high + 1):
-            if n == 1:
-                out.extend(index[t] for t in tokens if t in index)
-            else:
-                for i in range(len(tokens) - n + 1):
-                    j = index.get(" ".join(tokens[i:i + n]))
-                    if j is not None:
-                        out.append(j)
+            grams = tokens if n == 1 else map(" ".join, zip(*(tokens[k:] for k in range(n))))
+            out.extend(j for j in map(get, grams) if j is not None)
         return out
 
     def _char_ids(self, text: str) -> list[int]:
         out: list[int] = []
         cache = self._cache
         for word in _WHITE_SPACES.sub(" ", text).split():
-            ids = cache.get(word)
-            if ids is None:
+            try:
+                out.extend(cache[word])
+            except KeyError:
                 ids = self._word_char_ids(word)
                 cache[word] = ids
                 if len(cache) > WORD_CACHE_SIZE:
                     cache.popitem(last=False)
-            out.extend(ids)
+                out.extend(ids)
         return out
 
     def _word_char_ids(self, word: str) -> list[int]:
@@ -137,51 +133,43 @@ class CompiledModel:
         self.thresholds_ = thresholds
         self.context_thresholds_ = context_thresholds
         self.context_tasks = tuple(article)
+        self._idf = np.concatenate([v.idf for v in vocabularies]).astype(np.float32) if vocabularies else np.zeros(0, np.float32)
+        self._part_of_column = np.repeat(np.arange(len(vocabularies)), [len(v) for v in vocabularies])
         n_alone = max((h.start + len(h.columns) for h in alone.values()), default=0)
         self._alone_weights = np.ascontiguousarray(self.weights[:, :n_alone])
 
     # -- features ------------------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]):
-        """The TF-IDF matrix (CSR, float32): each part sublinear-tf x idf, L2-normalised, parts side by side."""
+        """The TF-IDF matrix (CSR, float32): each part sublinear-tf x idf, L2-normalised, parts side by side.
+
+        Identical to the fitted TfidfVectorizers' output (tested), built from per-sentence n-gram counts.
+        """
+        from collections import Counter
+
         from scipy import sparse
 
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        part_of: list[int] = []
+        indices: list[int] = []
+        counts: list[int] = []
+        indptr = [0]
         for text in texts:
             normal = _normalise(text[:MAX_SENTENCE_CHARS])
-            for k, vocabulary in enumerate(self.vocabularies):
-                ids = vocabulary.ids(normal)
-                cols.append(np.asarray(ids, dtype=np.int64))
-                part_of.append(k)
+            for vocabulary in self.vocabularies:
+                counted = Counter(vocabulary.ids(normal))
+                indices.extend(counted.keys())
+                counts.extend(counted.values())
+            indptr.append(len(indices))
         n, parts = len(texts), len(self.vocabularies)
-        lengths = np.array([len(c) for c in cols], dtype=np.int64)
-        all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        all_rows = np.repeat(np.repeat(np.arange(n), parts), lengths)
-        counts = sparse.csr_matrix((np.ones(len(all_cols), dtype=np.float32), (all_rows, all_cols)),
-                                   shape=(n, self.n_features))
-        counts.sum_duplicates()
-        counts.sort_indices()
-        data = (np.log(counts.data) + 1.0).astype(np.float32)  # sublinear tf
-        idf = self._idf
-        data *= idf[counts.indices]
-        squares = (data * data).astype(np.float64)  # float32 products summed in float64, as scikit-learn does
-        # per-row, per-part L2 norm (TfidfVectorizer normalises each part on its own)
-        part_index = self._part_of_column[counts.indices]
-        row_index = np.repeat(np.arange(n), np.diff(counts.indptr))
-        norms = np.zeros(n * parts)
-        np.add.at(norms, row_index * parts + part_index, squares)
-        norms = np.sqrt(norms)
-        divisor = norms[row_index * parts + part_index]
+        cols = np.array(indices, dtype=np.int64)
+        data = np.log(np.array(counts, dtype=np.float32)) + np.float32(1.0)  # sublinear tf
+        data *= self._idf[cols]
+        # per-row, per-part L2 norm (TfidfVectorizer normalises each part on its own); float32 squares summed in float64
+        bounds = np.array(indptr, dtype=np.int64)
+        slot = np.repeat(np.arange(n, dtype=np.int64) * parts, np.diff(bounds)) + self._part_of_column[cols]
+        norms = np.sqrt(np.bincount(slot, weights=(data * data).astype(np.float64), minlength=n * parts))
+        divisor = norms[slot]
         data = (data / np.where(divisor == 0, 1.0, divisor)).astype(np.float32)
-        return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=(n, self.n_features))
+        return sparse.csr_matrix((data, cols, bounds), shape=(n, self.n_features))
 
-    @property
-    def _idf(self) -> np.ndarray:
-        if not hasattr(self, "_idf_all"):
-            self._idf_all = np.concatenate([v.idf for v in self.vocabularies]).astype(np.float32)
-            self._part_of_column = np.repeat(np.arange(len(self.vocabularies)), [len(v) for v in self.vocabularies])
-        return self._idf_all
 
     # -- probabilities ---------------------------------------------------------------------------------
     def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> dict[str, np.ndarray]:

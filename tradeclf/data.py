@@ -31,6 +31,17 @@ class Corpus:
     def split(self, *names: str) -> list[dict[str, Any]]:
         return [s for s in self.sentences if s["split"] in names]
 
+    def subset(self, name: str) -> list[dict[str, Any]]:
+        """Rows of a split ("test"), or of one origin within a split ("real-test", "written-test")."""
+        origin, _, split = name.rpartition("-")
+        if origin in ("real", "written"):
+            return [s for s in self.sentences if s["split"] == split and s.get("origin", "written") == origin]
+        return self.split(name)
+
+    @property
+    def origins(self) -> list[str]:
+        return sorted({s.get("origin", "written") for s in self.sentences})
+
     def texts(self, rows: list[dict[str, Any]]) -> list[str]:
         return [r[self.schema.text_field] for r in rows]
 
@@ -48,7 +59,9 @@ class Corpus:
         digest.update(json.dumps(self.schema.to_dict(), sort_keys=True).encode())
         keep = [self.schema.text_field, "article_id", "split", *self.schema.task_names]
         for row in sorted(self.sentences, key=lambda r: (r["article_id"], r.get("index", 0), r.get("id", ""))):
-            digest.update(json.dumps({k: row[k] for k in keep}, sort_keys=True, ensure_ascii=False).encode())
+            fields = {k: row[k] for k in keep}
+            fields["origin"] = row.get("origin", "written")
+            digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode())
         return digest.hexdigest()
 
     def to_datasets(self):
@@ -133,6 +146,8 @@ def _load_with_datasets(path: Path, schema: Schema | None) -> Corpus:
                 continue
             row.setdefault("article_id", row.get("id", f"row{i}"))
             row["split"] = row.get("split") or split_name or "train"
+            row["origin"] = row.get("origin") or "written"
+            row.setdefault("group", row["article_id"])
             sentences.append(row)
     raise_on_errors(problems, str(path))
     return Corpus(schema or schema_from_features, sentences, source=str(path))

@@ -24,40 +24,87 @@ def _labels_of(row: dict, task) -> list:
     return row[task.name] if task.multi_label else [row[task.name]]
 
 
+ORIGIN_ORDER = ("real", "written")
+
+
 def count_tables(articles: list[dict], sentences: list[dict], schema: Schema) -> list[str]:
+    """Sizes by origin and split, real sources, and label counts by origin and split (real first)."""
     splits = [s for s in ("train", "dev", "test", "seed") if any(a["split"] == s for a in articles)]
-    lines = ["### Size", "", "| split | articles | sentences |", "|---|---|---|"]
-    for split in splits:
-        lines.append(f"| {split} | {sum(a['split'] == split for a in articles)} | {sum(s['split'] == split for s in sentences)} |")
-    lines.append(f"| all | {len(articles)} | {len(sentences)} |")
-    off_topic = [s for s in sentences if not any(s[t.name] for t in schema.tasks if t.multi_label)]
-    lines += ["", f"Sentences with no issue label (off-topic or issue-free): {len(off_topic)} "
-              f"({100 * len(off_topic) / max(1, len(sentences)):.1f}%).", ""]
-    for field in ("negotiation", "style"):
-        counts = Counter(a[field] for a in articles)
-        lines.append(f"Articles by {field}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ".")
+    origins = [o for o in ORIGIN_ORDER if any(a.get("origin") == o for a in articles)]
+    columns = [(o, s) for o in origins for s in splits if any(a.get("origin") == o and a["split"] == s for a in articles)]
+    lines = ["### Size", "", "| origin | split | articles (passages) | sentences | off-topic (no issue, progress none) |",
+             "|---|---|---|---|---|"]
+    for origin, split in columns:
+        rows = [s for s in sentences if s.get("origin") == origin and s["split"] == split]
+        off = sum(1 for s in rows if _off_topic(s, schema))
+        lines.append(f"| {origin} | {split} | {sum(a.get('origin') == origin and a['split'] == split for a in articles)} | "
+                     f"{len(rows)} | {off} ({100 * off / max(1, len(rows)):.1f}%) |")
+    for origin in origins:
+        rows = [s for s in sentences if s.get("origin") == origin]
+        off = sum(1 for s in rows if _off_topic(s, schema))
+        lines.append(f"| {origin} | all | {sum(a.get('origin') == origin for a in articles)} | {len(rows)} | "
+                     f"{off} ({100 * off / max(1, len(rows)):.1f}%) |")
+    lines.append(f"| all | all | {len(articles)} | {len(sentences)} | "
+                 f"{sum(1 for s in sentences if _off_topic(s, schema))} |")
+    lines.append("")
+    real = [a for a in articles if a.get("origin") == "real"]
+    if real:
+        by_article = Counter(s["article_id"] for s in sentences)
+        lines += ["### Real text by source", "", "| source | genres | passages | documents | sentences | share of real sentences |",
+                  "|---|---|---|---|---|---|"]
+        total = sum(by_article[a["id"]] for a in real)
+        for source in sorted({a["source"] for a in real}, key=lambda s: -sum(by_article[a["id"]] for a in real if a["source"] == s)):
+            mine = [a for a in real if a["source"] == source]
+            n = sum(by_article[a["id"]] for a in mine)
+            genres = ", ".join(f"{g} {c}" for g, c in sorted(Counter(a["style"] for a in mine).items()))
+            documents = len({(a.get("passage") or a["id"]).split("#", 1)[0] for a in mine})
+            lines.append(f"| {source} | {genres} | {len(mine)} | {documents} | {n} | {100 * n / max(1, total):.1f}% |")
         lines.append("")
+    written = [a for a in articles if a.get("origin") == "written"]
+    for field in ("negotiation", "style"):
+        counts = Counter(a[field] for a in written)
+        lines.append(f"Written articles by {field}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ".")
+        lines.append("")
+    headers = [f"{o} {s}" for o, s in columns]
     for task in schema.tasks:
-        lines += [f"### {task.name}", "", "| label | " + " | ".join(splits) + " | all |", "|---|" + "---|" * (len(splits) + 1)]
+        lines += [f"### {task.name}", "", "| label | " + " | ".join(headers) + " | all |", "|---|" + "---|" * (len(headers) + 1)]
         for label in task.labels:
-            per = [sum(label in _labels_of(s, task) for s in sentences if s["split"] == split) for split in splits]
+            per = [sum(label in _labels_of(s, task) for s in sentences if s.get("origin") == o and s["split"] == sp) for o, sp in columns]
             lines.append(f"| {label} | " + " | ".join(map(str, per)) + f" | {sum(per)} |")
         lines.append("")
     return lines
 
 
-def agreement(folder: Path, schema: Schema) -> dict[str, Any] | None:
-    """Cohen's kappa per single-label task and per-label F1 (plus kappa) for multi-label tasks, first vs second annotator."""
+def _off_topic(sentence: dict, schema: Schema) -> bool:
+    """No issue on any multi-label task, and every single-label task that has a `none` label at `none` other than speaker."""
+    if any(sentence[t.name] for t in schema.tasks if t.multi_label):
+        return False
+    return all(sentence[t.name] == "none" for t in schema.tasks if not t.multi_label and "none" in t.labels and t.name != "speaker")
+
+
+def agreement(folder: Path, schema: Schema, origin_of: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """Cohen's kappa per single-label task and per-label F1 (plus kappa) for multi-label tasks, first vs
+    second annotator, for every origin (keyed by origin; "all" when articles carry none)."""
     first_path, second_path = folder / AGREEMENT_DIR / FIRST_FILE, folder / AGREEMENT_DIR / SECOND_FILE
     if not (first_path.exists() and second_path.exists()):
         return None
-    from sklearn.metrics import cohen_kappa_score, f1_score
 
     def read(path: Path) -> dict[str, dict]:
         return {r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r}
 
     first, second = read(first_path), read(second_path)
     ids = sorted(set(first) & set(second))
+    origin_of = origin_of or {}
+    groups: dict[str, list[str]] = {}
+    for i in ids:
+        groups.setdefault(origin_of.get(first[i]["article_id"], "all"), []).append(i)
+    return {origin: _agreement_of(first, second, groups[origin], schema)
+            for origin in sorted(groups, key=lambda o: (o not in ORIGIN_ORDER, ORIGIN_ORDER.index(o) if o in ORIGIN_ORDER else 0))}
+
+
+def _agreement_of(first: dict, second: dict, ids: list[str], schema: Schema) -> dict[str, Any]:
+    from sklearn.metrics import cohen_kappa_score, f1_score
+
     result: dict[str, Any] = {"sentences": len(ids), "articles": len({first[i]["article_id"] for i in ids}), "tasks": {}}
     for task in schema.tasks:
         if task.multi_label:
@@ -78,29 +125,41 @@ def agreement(folder: Path, schema: Schema) -> dict[str, Any] | None:
     return result
 
 
-def agreement_lines(result: dict[str, Any] | None) -> list[str]:
-    if result is None:
+def agreement_lines(by_origin: dict[str, Any] | None) -> list[str]:
+    if not by_origin:
         return ["### Agreement", "", "(no double annotation found in agreement/)", ""]
-    lines = ["### Agreement", "", f"Double-annotated sample: {result['articles']} articles, {result['sentences']} sentences "
-             "(first annotation vs blind second annotation, before adjudication).", "",
-             "| task | Cohen's kappa | raw agreement |", "|---|---|---|"]
-    for name, m in result["tasks"].items():
-        if "kappa" in m:
-            lines.append(f"| {name} | {m['kappa']:.3f} | {m['agreement']:.3f} |")
-    for name, m in result["tasks"].items():
-        if "per_label" in m:
-            lines += ["", f"{name} (multi-label): exact set match {m['exact_match']:.3f}.", "",
-                      "| label | F1 | kappa | first | second |", "|---|---|---|---|---|"]
-            for label, v in m["per_label"].items():
+    lines = ["### Agreement", "", "First annotation vs blind second annotation, before adjudication, by origin.", "",
+             "| origin | articles | sentences | " + " | ".join(
+                 f"{name} kappa (raw)" for name, m in next(iter(by_origin.values()))["tasks"].items() if "kappa" in m)
+             + " | " + " | ".join(f"{name} exact set match" for name, m in next(iter(by_origin.values()))["tasks"].items() if "per_label" in m) + " |"]
+    first_result = next(iter(by_origin.values()))
+    n_cols = 3 + sum("kappa" in m for m in first_result["tasks"].values()) + sum("per_label" in m for m in first_result["tasks"].values())
+    lines.append("|" + "---|" * n_cols)
+    for origin, result in by_origin.items():
+        cells = [f"{m['kappa']:.3f} ({m['agreement']:.3f})" for m in result["tasks"].values() if "kappa" in m]
+        cells += [f"{m['exact_match']:.3f}" for m in result["tasks"].values() if "per_label" in m]
+        lines.append(f"| {origin} | {result['articles']} | {result['sentences']} | " + " | ".join(cells) + " |")
+    for name, m in first_result["tasks"].items():
+        if "per_label" not in m:
+            continue
+        lines += ["", f"{name} (multi-label), per-label F1 between the two annotators (and kappa):", "",
+                  "| label | " + " | ".join(f"{o} F1 (kappa)" for o in by_origin) + " |", "|---|" + "---|" * len(by_origin)]
+        for label in m["per_label"]:
+            cells = []
+            for origin, result in by_origin.items():
+                v = result["tasks"][name]["per_label"][label]
                 kappa = "-" if v["kappa"] is None else f"{v['kappa']:.3f}"
-                lines.append(f"| {label} | {v['f1']:.3f} | {kappa} | {v['first']} | {v['second']} |")
+                cells.append(f"{v['f1']:.3f} ({kappa})" if v["first"] or v["second"] else "- (absent)")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
 def render_stats(folder: Path) -> str:
     schema = load_schema(folder)
     _, articles, sentences = check_corpus(folder, schema, near_duplicates=False)
-    return "\n".join([START, "", *count_tables(articles, sentences, schema), *agreement_lines(agreement(folder, schema)), END])
+    origin_of = {a["id"]: a.get("origin", "written") for a in articles}
+    return "\n".join([START, "", *count_tables(articles, sentences, schema),
+                      *agreement_lines(agreement(folder, schema, origin_of)), END])
 
 
 def update_data_card(folder: str | Path, write: bool = True) -> bool:

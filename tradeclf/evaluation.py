@@ -48,12 +48,13 @@ def compare_systems(corpus: Corpus, saved: SavedModel, splits: list[str], baseli
     for name, system in systems:
         per_split = {}
         for split in splits:
-            rows = corpus.split(split)
+            rows = corpus.subset(split)
             if not rows:
                 continue
             ids = [r["article_id"] for r in rows] if name == "tradeclf" else None
             predicted, speed = timed_predict(system, corpus.texts(rows), ids)
-            per_split[split] = evaluate_predictions(corpus.labels(rows), predicted, corpus.schema)
+            per_split[split] = evaluate_predictions(corpus.labels(rows), predicted, corpus.schema,
+                                                    groups=[r["article_id"] for r in rows])
             per_split[split]["sentences_per_second"] = round(speed, 1)
         results["systems"][name] = per_split
     return results
@@ -75,28 +76,42 @@ def comparison_table(results: dict[str, Any], split: str, tasks: list[str]) -> l
     return lines
 
 
-def learning_curve(corpus: Corpus, saved: SavedModel, split: str = "test", seed: int = 0,
+def learning_curve(corpus: Corpus, saved: SavedModel, split: str = "real-test", seed: int = 0,
                    fractions: tuple[float, ...] = LEARNING_CURVE_FRACTIONS) -> dict[str, Any]:
-    """Macro-F1 on `split` for models trained on growing shares of the training articles."""
+    """Macro-F1 on `split` for models trained on growing shares of the training articles.
+
+    With real text in the corpus, the curve is over real training articles (all written ones always kept):
+    it answers whether more real annotation would still pay. Each point refits with the model's
+    hyper-parameters and real-text weight.
+    """
+    from .training import sentence_weights
+
     rows = corpus.split(*TRAIN_SPLITS)
-    articles = sorted({r["article_id"] for r in rows})
+    has_real = any(r.get("origin") == "real" for r in rows)
+    varied = [r for r in rows if r.get("origin") == "real"] if has_real else rows
+    fixed = [r for r in rows if r.get("origin") != "real"] if has_real else []
+    articles = sorted({r["article_id"] for r in varied})
     order = np.random.default_rng(seed).permutation(len(articles))
-    held_out = corpus.split(split)
-    curve: dict[str, Any] = {"split": split, "points": []}
+    held_out = corpus.subset(split)
+    real_weight = float(saved.metadata.get("data", {}).get("real_weight", 1.0))
+    curve: dict[str, Any] = {"split": split, "over": "real training articles" if has_real else "training articles",
+                             "points": []}
     for fraction in fractions:
         keep = {articles[i] for i in order[: max(2, int(round(fraction * len(articles))))]}
-        subset = [r for r in rows if r["article_id"] in keep]
-        model = saved.new_estimator().fit(corpus.texts(subset), subset, groups=[r["article_id"] for r in subset])
+        subset = fixed + [r for r in varied if r["article_id"] in keep]
+        model = saved.new_estimator().fit(corpus.texts(subset), subset, groups=[r["article_id"] for r in subset],
+                                          sample_weight=sentence_weights(subset, real_weight))
         predicted = model.predict(corpus.texts(held_out), article_ids=[r["article_id"] for r in held_out])
         result = evaluate_predictions(corpus.labels(held_out), predicted, corpus.schema, intervals=False)
         curve["points"].append({"fraction": fraction, "sentences": len(subset),
+                                "varied_sentences": len(subset) - len(fixed),
                                 "macro_f1": {t: m["macro_f1"] for t, m in result["tasks"].items()}})
     return curve
 
 
 def confident_errors(corpus: Corpus, saved: SavedModel, split: str = "test", n: int = ERRORS_PER_TASK) -> dict[str, list[dict]]:
     """Per task, the sentences the model gets wrong with the highest probability on the wrong decision."""
-    rows = corpus.split(split)
+    rows = corpus.subset(split)
     texts = corpus.texts(rows)
     proba = saved.predictor.predict_proba(texts, article_ids=[r["article_id"] for r in rows])
     predicted = saved.predictor.decide(proba, in_article=True)
@@ -128,7 +143,7 @@ def run_evaluation(corpus: Corpus, saved: SavedModel, out: Path | None, splits: 
         from .errors import InputError
 
         raise InputError(f"{corpus.source}: its schema's tasks or labels differ from the model's; evaluate on a corpus with the model's schema")
-    splits = [s for s in (splits or list(REPORT_SPLITS)) if corpus.split(s)]
+    splits = [s for s in (splits or list(REPORT_SPLITS)) if corpus.subset(s)]
     if not splits:
         raise ValueError(f"{corpus.source}: none of the requested splits has sentences")
     if lexicon is None and corpus.source and (Path(corpus.source) / LEXICON_FILE).is_file():
@@ -153,7 +168,7 @@ def write_report(report: dict[str, Any], corpus: Corpus, saved: SavedModel, out:
     model_results = report["comparison"]["systems"]["tradeclf"]
     images: list[tuple[str, str]] = []
     for split in report["splits"]:
-        rows = corpus.split(split)
+        rows = corpus.subset(split)
         predicted = saved.predictor.predict(corpus.texts(rows), article_ids=[r["article_id"] for r in rows])
         for task in corpus.schema.tasks:
             if not task.multi_label:
@@ -187,9 +202,13 @@ def write_report(report: dict[str, Any], corpus: Corpus, saved: SavedModel, out:
             lines.append("")
     lines += ["## Plots", ""] + [f"![{title}]({name})" for title, name in images] + [""]
     if "learning_curve" in report:
-        lines += ["## Learning curve", "", "| training sentences | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
-        for point in report["learning_curve"]["points"]:
-            lines.append(f"| {point['sentences']} | " + " | ".join(f"{point['macro_f1'][t]:.3f}" for t in tasks) + " |")
+        lc = report["learning_curve"]
+        lines += ["## Learning curve", "", f"Macro-F1 on {lc['split']} as the share of {lc.get('over', 'training articles')} "
+                  "grows (the rest of the training data always kept).", "",
+                  "| varied sentences | all training sentences | " + " | ".join(tasks) + " |", "|---|---|" + "---|" * len(tasks)]
+        for point in lc["points"]:
+            lines.append(f"| {point.get('varied_sentences', point['sentences'])} | {point['sentences']} | "
+                         + " | ".join(f"{point['macro_f1'][t]:.3f}" for t in tasks) + " |")
         lines.append("")
     lines += ["## Most confident errors", ""]
     for task, errors in report["errors"].items():

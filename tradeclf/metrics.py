@@ -37,20 +37,44 @@ def macro_f1(gold: np.ndarray, guess: np.ndarray, present: np.ndarray) -> np.nda
 
 
 def bootstrap_interval(gold: np.ndarray, guess: np.ndarray, present: np.ndarray, seed: int = 0,
-                       samples: int = BOOTSTRAP_SAMPLES) -> list[float]:
-    """95% percentile interval of macro-F1 over sentence resamples."""
+                       samples: int = BOOTSTRAP_SAMPLES, groups: list | None = None) -> list[float]:
+    """95% percentile interval of macro-F1 over resamples of articles (`groups`, one per sentence), or of
+    sentences without groups. Sentences of one article are not independent, so resampling articles gives
+    honest, wider intervals: a 2-article split gets a very wide one."""
     rng = np.random.default_rng(seed)
-    n = len(gold)
-    scores = np.empty(samples)
-    for start in range(0, samples, 100):
-        idx = rng.integers(0, n, size=(min(100, samples - start), n))
-        scores[start:start + len(idx)] = macro_f1(gold[idx], guess[idx], present)
+    if groups is None:
+        groups = list(range(len(gold)))
+    _, member = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)
+    n_groups = member.max() + 1 if len(member) else 0
+    per_group = np.zeros((3, n_groups, gold.shape[1]))  # tp, fp, fn counts per article and label
+    for k, counts in enumerate((gold & guess, ~gold & guess, gold & ~guess)):
+        np.add.at(per_group[k], member, counts)
+    draws = rng.multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=samples)  # times each article is drawn
+    tp, fp, fn = (draws @ per_group[k] for k in range(3))
+    scores = f1_from_counts(tp, fp, fn)[:, present].mean(axis=1)
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return [round(float(low), 4), round(float(high), 4)]
+
+
+def micro_interval(gold: np.ndarray, guess: np.ndarray, seed: int = 0, groups: list | None = None,
+                   samples: int = BOOTSTRAP_SAMPLES) -> list[float]:
+    """95% interval of micro-F1 over resampled articles (or sentences)."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        groups = list(range(len(gold)))
+    _, member = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)
+    n_groups = member.max() + 1
+    counts = np.zeros((n_groups, 3))
+    np.add.at(counts, member, np.column_stack([(gold & guess).sum(1), (~gold & guess).sum(1), (gold & ~guess).sum(1)]))
+    tp, fp, fn = (rng.multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=samples) @ counts).T
+    denominator = 2 * tp + fp + fn
+    scores = np.divide(2 * tp, denominator, out=np.zeros_like(tp, dtype=float), where=denominator > 0)
     low, high = np.percentile(scores, [2.5, 97.5])
     return [round(float(low), 4), round(float(high), 4)]
 
 
 def evaluate_predictions(gold_rows: dict[str, list], predicted: list[dict[str, Any]], schema: Schema,
-                         seed: int = 0, intervals: bool = True) -> dict[str, Any]:
+                         seed: int = 0, intervals: bool = True, groups: list | None = None) -> dict[str, Any]:
     """Per task: macro-F1 (with interval), accuracy or micro-F1, and per-label precision/recall/F1/support.
 
     Macro-F1 averages over the labels present in the gold data, so a label absent from a small split
@@ -68,7 +92,9 @@ def evaluate_predictions(gold_rows: dict[str, list], predicted: list[dict[str, A
         else:
             m["accuracy"] = round(float(accuracy_score(gold.argmax(1), guess.argmax(1))), 4)
         if intervals and len(present) and len(gold) > 1:
-            m["macro_f1_ci"] = bootstrap_interval(gold, guess, present, seed)
+            m["macro_f1_ci"] = bootstrap_interval(gold, guess, present, seed, groups=groups)
+            if task.multi_label:
+                m["micro_f1_ci"] = micro_interval(gold, guess, seed, groups)
         m["per_label"] = {label: {"precision": round(float(precision[j]), 4), "recall": round(float(recall[j]), 4),
                                   "f1": round(float(f1[j]), 4), "support": int(support[j])}
                           for j, label in enumerate(task.labels)}

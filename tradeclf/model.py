@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
@@ -81,16 +81,19 @@ class TradeClassifier(BaseEstimator):
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y: Any, groups: Sequence | None = None) -> "TradeClassifier":
+    def fit(self, X: Sequence[str], y: Any, groups: Sequence | None = None,
+            sample_weight: Sequence[float] | None = None) -> "TradeClassifier":
         """Fit features and one head per task.
 
         `groups` are article ids, one per sentence, with each article's sentences consecutive and in
         order: they keep an article's sentences in one CV fold and give the context tasks their neighbours.
+        `sample_weight` weighs sentences in every head (training gives real text more weight than written).
         """
         if self.schema is None:
             raise ValueError("TradeClassifier needs a schema: TradeClassifier(schema=load_schema('data/'))")
         texts = _check_texts(X)
         columns = as_columns(y, self.schema)
+        self._weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.featurizer_ = make_featurizer(self.word_ngram_range, self.char_ngram_range, self.min_df)
         own = self.featurizer_.fit_transform(texts)
         with_context = self._add_context(own, groups) if self.context_tasks else None
@@ -103,6 +106,7 @@ class TradeClassifier(BaseEstimator):
                 self.context_heads_[task.name], self.context_thresholds_[task.name] = self._fit_head(
                     task, with_context, columns[task.name], C, groups)
         self.tasks_ = [t.name for t in self.schema.tasks]
+        del self._weights
         return self
 
     def _fit_head(self, task: Task, features, labels: list, C: float, groups):
@@ -128,21 +132,25 @@ class TradeClassifier(BaseEstimator):
             head = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
         else:  # too few examples of a label to calibrate; plain logistic probabilities
             head = base
-        return head.fit(features, labels)
+        return head.fit(features, labels, sample_weight=self._weights)
 
     def _fit_multi_label(self, task: Task, features, labels: list, C: float, groups):
         binarizer = MultiLabelBinarizer(classes=list(task.labels))
         Y = binarizer.fit_transform(labels)
-        head = OneVsRestClassifier(self._logistic(C))
         cv = GroupKFold(self.cv) if groups is not None else KFold(self.cv, shuffle=True, random_state=self.random_state)
         fitted = [j for j in range(Y.shape[1]) if 0 < Y[:, j].sum() < len(Y)]
         thresholds = np.full(Y.shape[1], DEFAULT_THRESHOLD)
+        weights = self._weights
         if fitted and len(Y) >= 2 * self.cv:
-            scores = cross_val_predict(clone(head), features, Y[:, fitted], cv=cv, groups=groups, method="predict_proba")
+            scores = np.zeros((len(Y), len(fitted)))
+            for train_idx, val_idx in cv.split(features, groups=groups):
+                part = LabelwiseLogistic(C, self.random_state).fit(
+                    features[train_idx], Y[train_idx][:, fitted], None if weights is None else weights[train_idx])
+                scores[val_idx] = part.predict_proba(features[val_idx])
             for k, j in enumerate(fitted):
                 thresholds[j] = best_threshold(Y[:, j], scores[:, k])
         self.binarizers_[task.name] = binarizer
-        return head.fit(features, Y), thresholds
+        return LabelwiseLogistic(C, self.random_state).fit(features, Y, weights), thresholds
 
     def _logistic(self, C: float) -> LogisticRegression:
         return logistic(C, self.random_state)
@@ -288,6 +296,34 @@ class TradeClassifier(BaseEstimator):
         return self._feature_names
 
 
+class LabelwiseLogistic:
+    """One logistic regression per label of a multi-label task (one-vs-rest), with sample weights.
+
+    scikit-learn's OneVsRestClassifier passes sample weights only under metadata routing; this is the
+    same model in a few lines. A label that is always (or never) present gets a constant probability.
+    """
+
+    def __init__(self, C: float = 1.0, random_state: int = 0):
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, X, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "LabelwiseLogistic":
+        Y = np.asarray(Y)
+        self.estimators_ = [logistic(self.C, self.random_state).fit(X, Y[:, j], sample_weight=sample_weight)
+                            if 0 < Y[:, j].sum() < len(Y) else ConstantLabel(int(Y[0, j])) for j in range(Y.shape[1])]
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        return fast_proba(self, X)
+
+
+class ConstantLabel:
+    """A label seen always (y_ = 1) or never (y_ = 0) in training."""
+
+    def __init__(self, value: int):
+        self.y_ = np.array([value])
+
+
 def fast_proba(head, X) -> np.ndarray:
     """head.predict_proba(X) computed from the fitted coefficients directly.
 
@@ -309,6 +345,9 @@ def fast_proba(head, X) -> np.ndarray:
 
     if isinstance(head, LogisticRegression):
         return logistic_proba(head)
+    if isinstance(head, LabelwiseLogistic):
+        return np.column_stack([expit(decision(e)[:, 0]) if hasattr(e, "coef_") else np.full(X.shape[0], float(e.y_[0]))
+                                for e in head.estimators_])
     if isinstance(head, OneVsRestClassifier) and all(isinstance(e, LogisticRegression) for e in head.estimators_):
         if not getattr(head, "label_binarizer_", None) or not head.label_binarizer_.y_type_.startswith("multilabel"):
             return head.predict_proba(X)

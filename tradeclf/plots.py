@@ -51,7 +51,7 @@ def per_label_f1(per_label: dict[str, dict[str, Any]], title: str, path: Path) -
 def learning_curve(curve: dict[str, Any], path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    sizes = [p["sentences"] for p in curve["points"]]
+    sizes = [p.get("varied_sentences", p["sentences"]) for p in curve["points"]]
     for task in curve["points"][0]["macro_f1"]:
         ax.plot(sizes, [p["macro_f1"][task] for p in curve["points"]], marker="o", label=task)
     ax.set_xlabel("training sentences")

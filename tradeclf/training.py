@@ -1,7 +1,9 @@
 """Training from a corpus: hyper-parameter search by grouped cross-validation, final fit, held-out report.
 
-The search and the final model use the train and dev splits; the test split is touched once, for the
-report; the `seed` split (real articles) is never trained on.
+The search and the final model use the train and dev splits of both origins (written and real); every
+choice is scored on the real sentences of the validation folds, grouped by source document, because real
+news is what users label. The test split is touched once, for the report, by origin (real test first);
+the `seed` split (two real articles) is never trained on.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from .persistence import save_model
 from .schema import Schema
 
 TRAIN_SPLITS = ("train", "dev")
-REPORT_SPLITS = ("test", "seed")
-C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+REPORT_SPLITS = ("real-test", "written-test", "seed")  # real text first: it is what users label
+C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+REAL_WEIGHT_GRID = (1.0, 2.0, 4.0)  # weight of a real sentence relative to a written one
 SEARCH_FOLDS = 5
 CONTEXT_MARGIN = 0.005  # a task reads the neighbouring sentences only if CV gains at least this much
 DEFAULT_SEED = 0
@@ -33,14 +36,22 @@ def label_counts(rows: list[dict], schema: Schema) -> dict[str, dict[str, int]]:
     return out
 
 
-def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT_SEED, folds: int = SEARCH_FOLDS,
-                           grid: tuple[float, ...] = C_GRID, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Choose, per task, C and whether to use the neighbouring sentences, by article-grouped CV.
+def sentence_weights(rows: list[dict], real_weight: float) -> np.ndarray:
+    """Per-sentence training weight: `real_weight` for real text, 1 for written."""
+    return np.array([real_weight if r.get("origin") == "real" else 1.0 for r in rows])
 
-    The features are fitted once per fold and shared by all tasks. Single-label tasks are scored by
-    macro-F1 of the plain logistic head; the multi-label task by macro average precision (threshold-free;
-    thresholds are tuned later on the chosen C). A task uses context only when that gains at least
-    CONTEXT_MARGIN. Returns {"C": {task: C}, "context_tasks": [...], "cv": {task: {mode: {C: score}}}}.
+
+def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT_SEED, folds: int = SEARCH_FOLDS,
+                           grid: tuple[float, ...] = C_GRID, weights: tuple[float, ...] = REAL_WEIGHT_GRID,
+                           log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Choose, per task, C and whether to use the neighbouring sentences, then the weight of real sentences,
+    by CV grouped by source document.
+
+    The features are fitted once per fold and shared by all tasks. Scores are computed on the real
+    sentences of each validation fold when the corpus has real text (else on all): macro-F1 of the plain
+    logistic head for single-label tasks, macro average precision (threshold-free) for multi-label ones.
+    Stage 1 searches C and mode at the middle weight; stage 2 searches the weight at the chosen C and mode.
+    A task uses context only when that gains at least CONTEXT_MARGIN.
     """
     from sklearn.model_selection import GroupKFold
 
@@ -49,23 +60,32 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
 
     schema = corpus.schema
     texts = np.array(corpus.texts(rows), dtype=object)
-    groups = np.array([r["article_id"] for r in rows])
+    articles = np.array([r["article_id"] for r in rows])
+    documents = np.array([r.get("group", r["article_id"]) for r in rows])
+    real = np.array([r.get("origin") == "real" for r in rows])
+    scored = real if real.any() else np.ones(len(rows), dtype=bool)
     labels = corpus.labels(rows)
     gold = {t.name: indicator(labels[t.name], t) for t in schema.tasks}
     probe = TradeClassifier(schema)
     modes = ("sentence", "context")
+    base_weight = weights[len(weights) // 2] if real.any() else 1.0
     scores = {t.name: {m: {c: [] for c in grid} for m in modes} for t in schema.tasks}
-    for k, (train_idx, val_idx) in enumerate(GroupKFold(folds).split(texts, groups=groups)):
+    weight_scores: dict[str, dict[float, list]] = {t.name: {w: [] for w in weights} for t in schema.tasks}
+    splits = list(GroupKFold(folds).split(texts, groups=documents))
+    fold_data = []
+    for k, (train_idx, val_idx) in enumerate(splits):
         featurizer = make_featurizer(probe.word_ngram_range, probe.char_ngram_range, probe.min_df)
         own_train = featurizer.fit_transform(texts[train_idx])
         own_val = featurizer.transform(texts[val_idx])
         matrices = {"sentence": (own_train, own_val),
-                    "context": (probe._add_context(own_train, groups[train_idx]), probe._add_context(own_val, groups[val_idx]))}
+                    "context": (probe._add_context(own_train, articles[train_idx]), probe._add_context(own_val, articles[val_idx]))}
+        fold_data.append(matrices)
+        w = np.where(real[train_idx], base_weight, 1.0)
         for task in schema.tasks:
             for mode, (X_train, X_val) in matrices.items():
                 for C in grid:
-                    scores[task.name][mode][C].append(_fold_score(task, gold[task.name], labels[task.name],
-                                                                  X_train, X_val, train_idx, val_idx, C, seed))
+                    scores[task.name][mode][C].append(_fold_score(task, gold[task.name], labels[task.name], X_train, X_val,
+                                                                  train_idx, val_idx[scored[val_idx]], scored[val_idx], C, seed, w))
         log(f"  search fold {k + 1}/{folds} done")
     cv = {task: {mode: {str(C): round(float(np.mean(v)), 4) for C, v in by_c.items()} for mode, by_c in by_mode.items()}
           for task, by_mode in scores.items()}
@@ -77,43 +97,75 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
         if mode == "context":
             context_tasks.append(task)
         best_C[task] = float(best[mode])
-    return {"C": best_C, "context_tasks": context_tasks, "context_gain": gain, "cv": cv, "folds": folds,
-            "grid": list(grid), "score": {t.name: ("macro average precision" if t.multi_label else "macro-F1") for t in schema.tasks}}
+    chosen_weight = 1.0
+    weight_cv: dict[str, dict[str, float]] = {}
+    if real.any() and (~real).any():
+        for k, (train_idx, val_idx) in enumerate(splits):
+            for task in schema.tasks:
+                X_train, X_val = fold_data[k]["context" if task.name in context_tasks else "sentence"]
+                for w_real in weights:
+                    w = np.where(real[train_idx], w_real, 1.0)
+                    weight_scores[task.name][w_real].append(
+                        scores[task.name]["context" if task.name in context_tasks else "sentence"][best_C[task.name]][k]
+                        if w_real == base_weight else
+                        _fold_score(task, gold[task.name], labels[task.name], X_train, X_val, train_idx,
+                                    val_idx[scored[val_idx]], scored[val_idx], best_C[task.name], seed, w))
+            log(f"  weight search fold {k + 1}/{folds} done")
+        weight_cv = {task: {str(w): round(float(np.mean(v)), 4) for w, v in by_w.items()} for task, by_w in weight_scores.items()}
+        mean_over_tasks = {w: float(np.mean([weight_cv[t][str(w)] for t in weight_cv])) for w in weights}
+        chosen_weight = max(weights, key=lambda w: (round(mean_over_tasks[w], 4), -w))
+    del fold_data
+    return {"C": best_C, "context_tasks": context_tasks, "context_gain": gain, "real_weight": chosen_weight,
+            "cv": cv, "weight_cv": weight_cv, "folds": folds, "grid": list(grid), "weights": list(weights),
+            "scored_on": "real sentences, folds grouped by source document" if real.any() else "all sentences, folds grouped by article",
+            "score": {t.name: ("macro average precision" if t.multi_label else "macro-F1") for t in schema.tasks}}
 
 
-def _fold_score(task, gold: np.ndarray, labels: list, X_train, X_val, train_idx, val_idx, C: float, seed: int) -> float:
-    """One task's validation score on one fold for one C."""
+def _fold_score(task, gold: np.ndarray, labels: list, X_train, X_val, train_idx, val_idx, val_mask, C: float, seed: int,
+                weights: np.ndarray) -> float:
+    """One task's score on the scored validation rows (`val_idx`, picked from X_val by `val_mask`) for one C and weighting."""
     from sklearn.metrics import average_precision_score
-    from sklearn.multiclass import OneVsRestClassifier
 
-    from .model import logistic
+    from .model import LabelwiseLogistic, logistic
 
+    X_scored = X_val[np.flatnonzero(val_mask)]
     if task.multi_label:
         usable = [j for j in range(gold.shape[1]) if 0 < gold[train_idx, j].sum() < len(train_idx)]
-        proba = OneVsRestClassifier(logistic(C, seed)).fit(X_train, gold[train_idx][:, usable]).predict_proba(X_val)
+        proba = LabelwiseLogistic(C, seed).fit(X_train, gold[train_idx][:, usable], weights).predict_proba(X_scored)
         present = [i for i, j in enumerate(usable) if gold[val_idx, j].any()]
         return float(np.mean([average_precision_score(gold[val_idx, usable[i]], proba[:, i]) for i in present]))
     y = np.asarray(labels)
-    guess = indicator(list(logistic(C, seed).fit(X_train, y[train_idx]).predict(X_val)), task)
+    guess = indicator(list(logistic(C, seed).fit(X_train, y[train_idx], sample_weight=weights).predict(X_scored)), task)
     present = np.flatnonzero(gold[val_idx].sum(axis=0) > 0)
     return float(macro_f1(gold[val_idx], guess, present))
 
 
-def cross_validated_metrics(corpus: Corpus, rows: list[dict], params: dict[str, Any], folds: int = SEARCH_FOLDS) -> dict[str, Any]:
-    """Macro-F1 etc. of the full estimator (thresholds and calibration included) by grouped CV."""
+def cross_validated_metrics(corpus: Corpus, rows: list[dict], params: dict[str, Any], real_weight: float = 1.0,
+                            folds: int = SEARCH_FOLDS) -> dict[str, Any]:
+    """Macro-F1 etc. of the full estimator (thresholds and calibration included) by CV grouped by document,
+    reported by origin."""
     from sklearn.model_selection import GroupKFold
 
     from .model import TradeClassifier
 
     texts = corpus.texts(rows)
-    groups = [r["article_id"] for r in rows]
+    articles = [r["article_id"] for r in rows]
+    documents = [r.get("group", r["article_id"]) for r in rows]
+    weights = sentence_weights(rows, real_weight)
     predicted: list[dict | None] = [None] * len(rows)
-    for train_idx, val_idx in GroupKFold(folds).split(texts, groups=groups):
+    for train_idx, val_idx in GroupKFold(folds).split(texts, groups=documents):
         model = TradeClassifier(corpus.schema, **params).fit(
-            [texts[i] for i in train_idx], [rows[i] for i in train_idx], groups=[groups[i] for i in train_idx])
-        for i, p in zip(val_idx, model.predict([texts[i] for i in val_idx], article_ids=[groups[i] for i in val_idx])):
+            [texts[i] for i in train_idx], [rows[i] for i in train_idx], groups=[articles[i] for i in train_idx],
+            sample_weight=weights[train_idx])
+        for i, p in zip(val_idx, model.predict([texts[i] for i in val_idx], article_ids=[articles[i] for i in val_idx])):
             predicted[i] = p
-    return evaluate_predictions(corpus.labels(rows), predicted, corpus.schema, intervals=True)
+    out = {}
+    for origin in sorted({r.get("origin", "written") for r in rows}, reverse=True):  # real before written
+        idx = [i for i, r in enumerate(rows) if r.get("origin", "written") == origin]
+        subset = [rows[i] for i in idx]
+        out[origin] = evaluate_predictions(corpus.labels(subset), [predicted[i] for i in idx], corpus.schema,
+                                           intervals=True, groups=[articles[i] for i in idx])
+    return out
 
 
 def baseline_metrics(corpus: Corpus, rows: list[dict]) -> dict[str, Any]:
@@ -128,7 +180,7 @@ def baseline_metrics(corpus: Corpus, rows: list[dict]) -> dict[str, Any]:
         system.fit(corpus.texts(rows), rows, corpus.schema)
         out[system.name] = {}
         for split in REPORT_SPLITS:
-            held_out = corpus.split(split)
+            held_out = corpus.subset(split)
             if held_out:
                 result = evaluate_predictions(corpus.labels(held_out), system.predict(corpus.texts(held_out)), corpus.schema, intervals=False)
                 out[system.name][split] = {task: m["macro_f1"] for task, m in result["tasks"].items()}
@@ -136,38 +188,54 @@ def baseline_metrics(corpus: Corpus, rows: list[dict]) -> dict[str, Any]:
 
 
 def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: bool = True, cv_report: bool = True,
-          name: str | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train on train+dev, report CV and held-out metrics, save the model folder; return its metadata."""
+          name: str | None = None, log: Callable[[str], None] = print, reuse: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train on train+dev (both origins), report CV and held-out metrics by origin, save the model folder.
+
+    `reuse` is the metadata of an earlier build on the same data: its search result and CV figures are kept
+    instead of recomputed (`python train.py --check` uses it to rebuild the final model in minutes).
+    Returns the metadata.
+    """
     from .model import TradeClassifier
 
     rows = corpus.split(*TRAIN_SPLITS) or corpus.split("train")
     if not rows:
         raise ValueError(f"{corpus.source}: no sentences in the train or dev splits to learn from")
+    check_trainable(corpus, rows)
     params: dict[str, Any] = {"random_state": seed}
-    search_result = None
-    if search and len({r["article_id"] for r in rows}) >= SEARCH_FOLDS:
-        log(f"searching C per task by {SEARCH_FOLDS}-fold article-grouped CV on {len(rows)} sentences")
+    search_result = reuse.get("search") if reuse else None
+    if search_result is None and search and len({r.get("group", r["article_id"]) for r in rows}) >= SEARCH_FOLDS:
+        log(f"searching C, neighbours and real-text weight by {SEARCH_FOLDS}-fold CV grouped by document on {len(rows)} sentences")
         search_result = search_hyperparameters(corpus, rows, seed, log=log)
+    real_weight = 1.0
+    if search_result is not None:
         params["C"] = search_result["C"]
         params["context_tasks"] = tuple(search_result["context_tasks"])
-        log(f"  chosen C: {search_result['C']}; tasks reading neighbouring sentences: "
-            f"{', '.join(search_result['context_tasks']) or 'none'} (CV gain {search_result['context_gain']})")
+        real_weight = float(search_result.get("real_weight", 1.0))
+        log(f"  C: {search_result['C']}; tasks reading neighbouring sentences: "
+            f"{', '.join(search_result['context_tasks']) or 'none'} (CV gain {search_result['context_gain']}); "
+            f"real-text weight {real_weight}")
     metrics: dict[str, Any] = {}
-    if cv_report and len({r["article_id"] for r in rows}) >= SEARCH_FOLDS:
+    if reuse and "cv" in reuse.get("metrics", {}):
+        metrics["cv"] = reuse["metrics"]["cv"]
+    elif cv_report and len({r.get("group", r["article_id"]) for r in rows}) >= SEARCH_FOLDS:
         log("cross-validating the chosen model")
-        metrics["cv"] = cross_validated_metrics(corpus, rows, params)
+        metrics["cv"] = cross_validated_metrics(corpus, rows, params, real_weight)
     log(f"fitting the final model on {len(rows)} sentences")
     groups = [r["article_id"] for r in rows]
-    model = TradeClassifier(corpus.schema, **params).fit(corpus.texts(rows), rows, groups=groups)
+    model = TradeClassifier(corpus.schema, **params).fit(corpus.texts(rows), rows, groups=groups,
+                                                          sample_weight=sentence_weights(rows, real_weight))
     for split in REPORT_SPLITS:
-        held_out = corpus.split(split)
+        held_out = corpus.subset(split)
         if held_out:  # article mode: each sentence with its neighbours, as label_article and `label` see it
-            predicted = model.predict(corpus.texts(held_out), article_ids=[r["article_id"] for r in held_out])
-            metrics[split] = evaluate_predictions(corpus.labels(held_out), predicted, corpus.schema, seed=seed)
+            ids = [r["article_id"] for r in held_out]
+            predicted = model.predict(corpus.texts(held_out), article_ids=ids)
+            metrics[split] = evaluate_predictions(corpus.labels(held_out), predicted, corpus.schema, seed=seed, groups=ids)
             if model.context_tasks:  # and each sentence alone, as `predict` sees it
-                alone = evaluate_predictions(corpus.labels(held_out), model.predict(corpus.texts(held_out)), corpus.schema, seed=seed)
+                alone = evaluate_predictions(corpus.labels(held_out), model.predict(corpus.texts(held_out)), corpus.schema,
+                                             seed=seed, groups=ids)
                 metrics[f"{split} (sentence alone)"] = alone
     metadata = {
+        "compiled_max_difference": verify_compiled(model, corpus),
         "baselines": baseline_metrics(corpus, rows),
         "name": name or Path(out).name,
         "seed": seed,
@@ -176,10 +244,45 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
             "sha256": corpus.fingerprint(),
             "train_splits": [s for s in TRAIN_SPLITS if corpus.split(s)],
             "n_train": len(rows),
+            "n_train_by_origin": dict(sorted(Counter(r.get("origin", "written") for r in rows).items(), reverse=True)),
             "n_train_articles": len({r["article_id"] for r in rows}),
+            "real_weight": real_weight,
             "label_counts": label_counts(rows, corpus.schema),
         },
         "search": search_result,
         "metrics": metrics,
     }
     return save_model(model, out, metadata)
+
+
+COMPILED_TOLERANCE = 1e-6
+
+
+def verify_compiled(model: Any, corpus: Corpus) -> float:
+    """Check that the compiled predictor (what is saved) gives the estimator's probabilities on every sentence
+    of the corpus, lone and in article mode, to COMPILED_TOLERANCE; return the largest difference."""
+    from .model import compile_estimator
+
+    compiled = compile_estimator(model)
+    texts, ids = corpus.texts(corpus.sentences), [r["article_id"] for r in corpus.sentences]
+    worst = 0.0
+    for article_ids in (None, ids):
+        expected = model.predict_proba(texts, article_ids=article_ids)
+        got = compiled.predict_proba(texts, article_ids=article_ids)
+        worst = max([worst] + [float(np.abs(expected[t] - got[t]).max()) for t in expected if len(texts)])
+    if worst > COMPILED_TOLERANCE:
+        raise RuntimeError(f"the compiled model differs from the estimator by {worst:.2e} (> {COMPILED_TOLERANCE}); not saving it")
+    return float(f"{worst:.1e}")
+
+
+def check_trainable(corpus: Corpus, rows: list[dict]) -> None:
+    """Refuse, with a message naming the task, training data in which a single-label task has one label only."""
+    from .errors import DataError
+
+    for task in corpus.schema.tasks:
+        if task.multi_label:
+            continue
+        present = sorted({r[task.name] for r in rows})
+        if len(present) < 2:
+            raise DataError(f"{corpus.source}: task {task.name!r} has only the label {present[0]!r} in the training "
+                            "sentences; a classifier needs at least two labels: annotate examples of the others")

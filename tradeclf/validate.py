@@ -16,8 +16,10 @@ from .schema import Schema
 
 ARTICLES_FILE = "articles.jsonl"
 SENTENCES_FILE = "sentences.jsonl"
-ARTICLE_FIELDS = ("id", "date", "title", "style", "negotiation", "split")
+ARTICLE_FIELDS = ("id", "date", "title", "style", "negotiation", "split", "origin")
 SPLITS = ("train", "dev", "test", "seed")
+ORIGINS = ("written", "real")  # written for this corpus, or real text taken unchanged from a redistributable source
+REAL_FIELDS = ("source", "url", "licence")  # where real text came from and under which licence
 NEAR_DUPLICATE_COSINE = 0.8
 
 
@@ -111,6 +113,16 @@ def check_corpus(folder: str | Path, schema: Schema, near_duplicates: bool = Tru
         if row["id"] in articles:
             problems.append(Problem(*where, "id", f"duplicate article id {row['id']!r}"))
             continue
+        if row["origin"] not in ORIGINS:
+            problems.append(Problem(*where, "origin", f"unknown origin {row['origin']!r}; allowed: {', '.join(ORIGINS)}"))
+            continue
+        if row["origin"] == "real":
+            bad = [f for f in REAL_FIELDS if not isinstance(row.get(f), str) or (f != "url" and not row[f].strip())]
+            for f in bad:
+                problems.append(Problem(*where, f, "real text needs its source, url (may be empty only when there is "
+                                                   "none) and licence, so it can be credited; add the field"))
+            if bad:
+                continue
         articles[row["id"]] = row
 
     sentences: list[dict] = []
@@ -143,13 +155,16 @@ def check_corpus(folder: str | Path, schema: Schema, near_duplicates: bool = Tru
         seen_positions.add((row["article_id"], row["index"]))
         if not check_labels(row, schema, where, problems):
             continue
-        row = dict(row, split=articles[row["article_id"]]["split"], line=number)
+        article = articles[row["article_id"]]
+        row = dict(row, split=article["split"], origin=article["origin"], group=document_of(article), line=number)
         sentences.append(row)
         by_text[" ".join(text.lower().split())].append((number, row))
 
     for same in by_text.values():
         first_number, first = same[0]
         for number, row in same[1:]:
+            if row["origin"] == first["origin"] == "real" and row["group"] != first["group"]:
+                continue  # real text is taken unchanged: "Thank you." or a restated clause may differ by context
             conflicting = [t.name for t in schema.tasks if _as_set(row[t.name]) != _as_set(first[t.name])]
             if conflicting:
                 problems.append(Problem(str(sentences_path), number, ",".join(conflicting),
@@ -160,6 +175,13 @@ def check_corpus(folder: str | Path, schema: Schema, near_duplicates: bool = Tru
     return problems, list(articles.values()), sentences
 
 
+def document_of(article: dict[str, Any]) -> str:
+    """The source document an article belongs to: passages of one real document share it (for grouped CV and
+    splits); a written article is its own document."""
+    passage = article.get("passage")
+    return "doc:" + passage.split("#", 1)[0] if isinstance(passage, str) and passage else article["id"]
+
+
 def _as_set(value: Any) -> Any:
     return frozenset(value) if isinstance(value, list) else value
 
@@ -167,7 +189,8 @@ def _as_set(value: Any) -> Any:
 def find_near_duplicates(sentences: list[dict], schema: Schema, file: str) -> list[Problem]:
     """Pairs of sentences whose word TF-IDF vectors have cosine over 0.8.
 
-    Across splits they leak test data into training (error); within a split they are a warning.
+    Across splits they leak test data into training (error); within a split they are a warning, except
+    between two real sentences (real documents repeat boilerplate and are kept unchanged).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -179,6 +202,8 @@ def find_near_duplicates(sentences: list[dict], schema: Schema, file: str) -> li
         if i < j and value > NEAR_DUPLICATE_COSINE:
             a, b = sentences[i], sentences[j]
             cross = a["split"] != b["split"]
+            if not cross and a.get("origin") == b.get("origin") == "real":
+                continue  # boilerplate repeats in real documents, taken unchanged; only a leak across splits matters
             problems.append(Problem(
                 file, b["line"], schema.text_field,
                 f"near-duplicate of line {a['line']}: {a['id']} ({a['split']}) and {b['id']} ({b['split']}), cosine {value:.2f}"
