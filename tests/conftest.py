@@ -26,7 +26,8 @@ def _no_user_model(monkeypatch, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_corpus(tmp_path_factory) -> Path:
-    """A data/-style folder: ~60 training articles chosen so every label occurs, plus a few dev, test and seed articles."""
+    """A data/-style folder: ~60 written training articles chosen so every label occurs, 25 real ones, and a few
+    dev, test and seed articles of both origins."""
     out = tmp_path_factory.mktemp("corpus")
     schema = json.loads((DATA / "schema.json").read_text(encoding="utf-8"))
     articles, sentences = _read(DATA / "articles.jsonl"), _read(DATA / "sentences.jsonl")
@@ -36,7 +37,7 @@ def small_corpus(tmp_path_factory) -> Path:
     chosen, seen = [], {}
     wanted = {(t["name"], label) for t in schema["tasks"] for label in t["labels"]}
     for article in articles:
-        if article["split"] != "train":
+        if article["split"] != "train" or article["origin"] != "written":
             continue
         rows = by_article[article["id"]]
         gains = {(t["name"], lab) for t in schema["tasks"] for r in rows
@@ -47,8 +48,10 @@ def small_corpus(tmp_path_factory) -> Path:
                 seen[g] = seen.get(g, 0) + 1
         if len(chosen) >= 60:
             break
-    for split, n in (("dev", 5), ("test", 8), ("seed", 2)):
-        chosen += [a for a in articles if a["split"] == split][:n]
+    for split, n in (("dev", 5), ("test", 8)):
+        chosen += [a for a in articles if a["split"] == split and a["origin"] == "written"][:n]
+    for split, n in (("train", 25), ("dev", 4), ("test", 8), ("seed", 2)):  # real passages, and the two seed articles
+        chosen += [a for a in articles if a["split"] == split and a["origin"] == "real"][:n]
     ids = {a["id"] for a in chosen}
     (out / "schema.json").write_text(json.dumps(schema), encoding="utf-8")
     (out / "articles.jsonl").write_text("".join(json.dumps(a) + "\n" for a in chosen), encoding="utf-8")

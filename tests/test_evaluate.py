@@ -68,13 +68,17 @@ def test_evaluate_writes_report_and_plots(trained_model, small_corpus, tmp_path,
     report = json.loads((out / "report.json").read_text())
     systems = report["comparison"]["systems"]
     assert set(systems) == {"tradeclf", "majority"}
-    assert set(systems["tradeclf"]) == {"test", "seed"}
-    assert systems["tradeclf"]["test"]["sentences_per_second"] > 0
-    for name in ("confusion_speaker_test.png", "f1_issues_test.png", "learning_curve.png", "report.md", "report.html"):
+    assert list(systems["tradeclf"]) == ["real-test", "written-test", "seed"]  # real text first, by origin
+    assert systems["tradeclf"]["real-test"]["sentences_per_second"] > 0
+    for name in ("confusion_speaker_real-test.png", "f1_issues_written-test.png", "learning_curve.png", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0, name
     markdown = (out / "report.md").read_text()
     assert "![Learning curve](learning_curve.png)" in markdown and "Most confident errors" in markdown
-    assert [p["fraction"] for p in report["learning_curve"]["points"]] == [0.1, 0.25, 0.5, 0.75, 1.0]
+    curve = report["learning_curve"]
+    assert [p["fraction"] for p in curve["points"]] == [0.1, 0.25, 0.5, 0.75, 1.0]
+    assert curve["over"] == "real training articles" and curve["split"] == "real-test"
+    varied = [p["varied_sentences"] for p in curve["points"]]
+    assert varied == sorted(varied) and len({p["sentences"] - p["varied_sentences"] for p in curve["points"]}) == 1
 
 
 def test_reported_metrics_agree_with_a_direct_evaluation(trained_model, corpus):

@@ -47,3 +47,22 @@ def test_bootstrap_interval_brackets_the_estimate_and_is_seeded():
     point = macro_f1(G, P, np.arange(3))
     assert low < point < high
     assert bootstrap_interval(G, P, np.arange(3), seed=5) == [low, high]
+
+
+def test_intervals_resample_articles_not_sentences():
+    """Sentences of one article are not independent: resampling articles gives a wider interval."""
+    from tradeclf.metrics import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    articles = np.repeat(np.arange(10), 30)  # 10 articles of 30 sentences, each article mostly right or mostly wrong
+    good = np.isin(articles, [0, 1, 2, 3, 4, 5, 6])
+    gold = np.zeros((300, 2), dtype=bool)
+    gold[np.arange(300), rng.integers(0, 2, 300)] = True
+    guess = np.where(good[:, None], gold, ~gold)
+    present = np.array([0, 1])
+    by_sentence = bootstrap_interval(gold, guess, present)
+    by_article = bootstrap_interval(gold, guess, present, groups=list(articles))
+    assert by_article[1] - by_article[0] > 2 * (by_sentence[1] - by_sentence[0])
+    mixed = np.r_[np.zeros(30, dtype=int), np.full(30, 7)]  # two articles: one all right, one all wrong
+    two = bootstrap_interval(gold[np.r_[0:30, 210:240]], guess[np.r_[0:30, 210:240]], present, groups=list(mixed))
+    assert two == [0.0, 1.0]  # honest: two articles say almost nothing

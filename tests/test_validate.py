@@ -126,3 +126,59 @@ def test_not_utf8_is_reported(corpus):
     (corpus / "articles.jsonl").write_bytes(b'{"id": "caf\xe9"}\n')
     problems, _, _ = check_corpus(corpus, load_schema(corpus))
     assert any("UTF-8" in p.message for p in problems)
+
+
+def _real_article(**overrides):
+    row = {"id": "real_x", "date": "2025-01-01", "title": "A notice", "style": "notice", "negotiation": "various",
+           "split": "train", "origin": "real", "source": "Federal Register", "url": "https://example.org/notice",
+           "licence": "public domain (US government work)", "passage": "federalregister/x#p0"}
+    row.update(overrides)
+    return row
+
+
+def test_origin_and_credit_fields_are_validated(corpus):
+    articles = corpus / "articles.jsonl"
+    start = _line_count(articles)
+    _append(articles,
+            _real_article(id="real_nolicence", licence=""),
+            _real_article(id="real_nosource", source=None),
+            {**_real_article(id="odd_origin"), "origin": "scraped"},
+            {k: v for k, v in _real_article(id="no_origin").items() if k != "origin"})
+    problems, loaded, _ = check_corpus(corpus, load_schema(corpus))
+    found = {(p.line, p.field) for p in problems if p.level == "error"}
+    assert {(start + 1, "licence"), (start + 2, "source"), (start + 3, "origin"), (start + 4, "origin")} <= found
+    assert not {"real_nolicence", "real_nosource", "odd_origin", "no_origin"} & {a["id"] for a in loaded}
+
+
+def test_real_boilerplate_may_repeat_within_a_split_but_not_across(corpus):
+    """Real documents repeat boilerplate and are kept unchanged: a twin in the same split is fine, a twin
+    across splits leaks test text into training and is an error."""
+    text = "Interested parties are invited to submit written comments on the proposed modification of the action."
+    _append(corpus / "articles.jsonl", _real_article(id="real_a", passage="fr/a#p0"), _real_article(id="real_b", passage="fr/b#p0"),
+            _real_article(id="real_c", passage="fr/c#p0", split="test"))
+    _append(corpus / "sentences.jsonl",
+            _sentence(id="real_a-000", article_id="real_a", index=0, text=text, speaker="us_government"),
+            _sentence(id="real_b-000", article_id="real_b", index=0, text=text + " ", speaker="other"))
+    problems, _, sentences = check_corpus(corpus, load_schema(corpus))
+    assert not [p for p in problems if "real_a" in p.message or "real_b" in p.message or "same text" in p.message]
+    assert {s["group"] for s in sentences if s["id"] in ("real_a-000", "real_b-000")} == {"doc:fr/a", "doc:fr/b"}
+    _append(corpus / "sentences.jsonl", _sentence(id="real_c-000", article_id="real_c", index=0, text=text, speaker="us_government"))
+    problems, _, _ = check_corpus(corpus, load_schema(corpus))
+    assert any(p.level == "error" and "leak across splits" in p.message and "real_c-000" in p.message for p in problems)
+
+
+def test_corpus_subsets_by_origin(small_corpus):
+    corpus = load_corpus(small_corpus)
+    real, written = corpus.subset("real-test"), corpus.subset("written-test")
+    assert real and written
+    assert {r["origin"] for r in real} == {"real"} and {r["origin"] for r in written} == {"written"}
+    assert len(real) + len(written) == len(corpus.split("test"))
+
+
+def test_data_card_reports_sources_and_agreement_by_origin():
+    from tradeclf.datacard import render_stats
+
+    stats = render_stats(DATA)
+    assert "### Real text by source" in stats and "Wikinews" in stats and "Federal Register" in stats
+    agreement = stats.split("### Agreement", 1)[1]
+    assert "| real |" in agreement and "| written |" in agreement

@@ -160,9 +160,9 @@ def train(
 
 
 def _metrics_text(metadata: dict[str, Any]) -> str:
-    from .card import _metrics_table
+    from .card import _metrics_table, flat_metrics
 
-    return "\n".join(_metrics_table(metadata.get("metrics", {})))
+    return "\n".join(_metrics_table(flat_metrics(metadata.get("metrics", {}))))
 
 
 @app.command()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -50,11 +50,11 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.terms)
 
-    def ids(self, text: str) -> list[int]:
-        """Column ids of the n-grams of one normalised text, repeated as often as they occur."""
+    def counts(self, normals: list[str], n_features: int):
+        """Counts of this part's n-grams in each (normalised) text, as a CSR matrix (texts x all features)."""
         if self.kind == "word":
-            return self._word_ids(text)
-        return self._char_ids(text)
+            return self._word_counts(normals, n_features)
+        return self._char_counts(normals, n_features)
 
     def _word_ids(self, text: str) -> list[int]:
         tokens = _TOKEN.findall(text)
@@ -66,19 +66,52 @@ class Vocabulary:
             out.extend(j for j in map(get, grams) if j is not None)
         return out
 
-    def _char_ids(self, text: str) -> list[int]:
-        out: list[int] = []
+    def _word_counts(self, normals: list[str], n_features: int):
+        from scipy import sparse
+
+        cols: list[int] = []
+        indptr = [0]
+        for text in normals:
+            cols.extend(self._word_ids(text))
+            indptr.append(len(cols))
+        matrix = sparse.csr_matrix((np.ones(len(cols), dtype=np.float32), np.asarray(cols, dtype=np.int64),
+                                    np.asarray(indptr, dtype=np.int64)), shape=(len(normals), n_features))
+        matrix.sum_duplicates()
+        return matrix
+
+    def _char_counts(self, normals: list[str], n_features: int):
+        """char_wb n-grams never cross a word boundary, so a text's counts are the sum of its words' counts:
+        (texts x words) incidence times (words x n-grams) counts, with each word's n-grams cached."""
+        from scipy import sparse
+
+        local: dict[str, int] = {}
+        rows: list[int] = []
+        words: list[int] = []
+        for row, text in enumerate(normals):
+            for word in _WHITE_SPACES.sub(" ", text).split():
+                j = local.get(word)
+                if j is None:
+                    j = local[word] = len(local)
+                rows.append(row)
+                words.append(j)
+        incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, words)), shape=(len(normals), len(local)))
+        cols: list[int] = []
+        values: list[int] = []
+        indptr = [0]
         cache = self._cache
-        for word in _WHITE_SPACES.sub(" ", text).split():
-            try:
-                out.extend(cache[word])
-            except KeyError:
-                ids = self._word_char_ids(word)
-                cache[word] = ids
+        for word in local:
+            entry = cache.get(word)
+            if entry is None:
+                counted = Counter(self._word_char_ids(word))
+                entry = cache[word] = (list(counted.keys()), list(counted.values()))
                 if len(cache) > WORD_CACHE_SIZE:
                     cache.popitem(last=False)
-                out.extend(ids)
-        return out
+            cols.extend(entry[0])
+            values.extend(entry[1])
+            indptr.append(len(cols))
+        per_word = sparse.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(cols, dtype=np.int64),
+                                      np.asarray(indptr, dtype=np.int64)), shape=(len(local), n_features))
+        return incidence @ per_word
 
     def _word_char_ids(self, word: str) -> list[int]:
         """scikit-learn's _char_wb_ngrams for one word, mapped to column ids."""
@@ -142,34 +175,28 @@ class CompiledModel:
     def transform(self, texts: Sequence[str]):
         """The TF-IDF matrix (CSR, float32): each part sublinear-tf x idf, L2-normalised, parts side by side.
 
-        Identical to the fitted TfidfVectorizers' output (tested), built from per-sentence n-gram counts.
+        The same matrix as the fitted TfidfVectorizers give (tested), built from n-gram counts per part.
         """
-        from collections import Counter
-
         from scipy import sparse
 
-        indices: list[int] = []
-        counts: list[int] = []
-        indptr = [0]
-        for text in texts:
-            normal = _normalise(text[:MAX_SENTENCE_CHARS])
-            for vocabulary in self.vocabularies:
-                counted = Counter(vocabulary.ids(normal))
-                indices.extend(counted.keys())
-                counts.extend(counted.values())
-            indptr.append(len(indices))
-        n, parts = len(texts), len(self.vocabularies)
-        cols = np.array(indices, dtype=np.int64)
-        data = np.log(np.array(counts, dtype=np.float32)) + np.float32(1.0)  # sublinear tf
+        normals = [_normalise(text[:MAX_SENTENCE_CHARS]) for text in texts]
+        n, parts = len(normals), len(self.vocabularies)
+        matrix = None
+        for vocabulary in self.vocabularies:
+            part = vocabulary.counts(normals, self.n_features)
+            matrix = part if matrix is None else matrix + part
+        if matrix is None:
+            return sparse.csr_matrix((n, self.n_features), dtype=np.float32)
+        matrix = matrix.tocsr()
+        cols = matrix.indices.astype(np.int64)
+        data = np.log(matrix.data.astype(np.float32)) + np.float32(1.0)  # sublinear tf
         data *= self._idf[cols]
         # per-row, per-part L2 norm (TfidfVectorizer normalises each part on its own); float32 squares summed in float64
-        bounds = np.array(indptr, dtype=np.int64)
-        slot = np.repeat(np.arange(n, dtype=np.int64) * parts, np.diff(bounds)) + self._part_of_column[cols]
+        slot = np.repeat(np.arange(n, dtype=np.int64) * parts, np.diff(matrix.indptr)) + self._part_of_column[cols]
         norms = np.sqrt(np.bincount(slot, weights=(data * data).astype(np.float64), minlength=n * parts))
         divisor = norms[slot]
         data = (data / np.where(divisor == 0, 1.0, divisor)).astype(np.float32)
-        return sparse.csr_matrix((data, cols, bounds), shape=(n, self.n_features))
-
+        return sparse.csr_matrix((data, cols, matrix.indptr), shape=(n, self.n_features))
 
     # -- probabilities ---------------------------------------------------------------------------------
     def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> dict[str, np.ndarray]:
