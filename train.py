@@ -22,7 +22,7 @@ from tradeclf.training import train
 ROOT = Path(__file__).resolve().parent
 SHIPPED = ROOT / "models" / "default"
 SEED = 0
-VOLATILE = ("created",)  # metadata that records when, not what
+VOLATILE = ("created", "build_seconds")  # metadata that records when and how long, not what
 
 
 def build(out: Path, reuse: dict | None = None) -> dict:

@@ -77,7 +77,9 @@ def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict]) -> N
     same paragraph in two releases) one split, so no sentence of real test has a twin in training.
 
     Documents linked by a sentence pair over the validator's cosine threshold form a component; components,
-    largest first, go to the split furthest below its share (60/20/20 of real sentences). Deterministic.
+    largest first, go to the split furthest below its share (60/20/20) of the sentences of the component's
+    main source, so every source is spread over the splits as evenly as its components allow (ties go to
+    train, then dev: an outsized component lands in dev rather than test). Deterministic.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -102,21 +104,29 @@ def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict]) -> N
             if a["origin"] == b["origin"] == "real" and "seed" not in (a["split"], b["split"]):
                 parent[find(document_of(a))] = find(document_of(b))
     size: collections.Counter = collections.Counter()
+    by_source: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     members: dict[str, set] = collections.defaultdict(set)
     per_article = collections.Counter(s["article_id"] for s in sentences)
     for a in articles:
         if a["origin"] == "real" and a["split"] != "seed":
             root = find(document_of(a))
             size[root] += per_article[a["id"]]
+            by_source[root][a["source"]] += per_article[a["id"]]
             members[root].add(a["id"])
-    total = sum(size.values())
-    filled = {split: 0 for split in SPLIT_SHARES}
+    main_source = {root: counts.most_common(1)[0][0] for root, counts in by_source.items()}
+    totals: collections.Counter = collections.Counter()
+    for root, n in size.items():
+        totals[main_source[root]] += n
+    filled = {(source, split): 0 for source in totals for split in SPLIT_SHARES}
+    order = {split: k for k, split in enumerate(SPLIT_SHARES)}
     for root in sorted(size, key=lambda r: (-size[r], r)):
-        split = max(SPLIT_SHARES, key=lambda s: (SPLIT_SHARES[s] * total - filled[s], s))
-        filled[split] += size[root]
+        source = main_source[root]
+        split = max(SPLIT_SHARES, key=lambda s: (SPLIT_SHARES[s] * totals[source] - filled[(source, s)], -order[s]))
+        filled[(source, split)] += size[root]
         for article_id in members[root]:
             by_id[article_id]["split"] = split
-    print("real sentences by split after grouping near-duplicate documents:", filled)
+    print("real sentences by split after grouping near-duplicate documents:",
+          {split: sum(v for (_, s), v in filled.items() if s == split) for split in SPLIT_SHARES})
 
 
 def main(annotation: Path) -> None:

@@ -225,14 +225,6 @@ def evaluate(
         typer.echo(f"report written to {out / 'report.md'}")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
-def bench(ctx: typer.Context) -> None:
-    """Measure speed, memory and size against peers (same as `python -m tradeclf.bench`; --help for options)."""
-    from .bench import main as bench_main
-
-    raise typer.Exit(bench_main(list(ctx.args)))
-
-
 @data_app.command("check")
 @handles_errors
 def data_check(

@@ -159,7 +159,30 @@ def render_stats(folder: Path) -> str:
     _, articles, sentences = check_corpus(folder, schema, near_duplicates=False)
     origin_of = {a["id"]: a.get("origin", "written") for a in articles}
     return "\n".join([START, "", *count_tables(articles, sentences, schema),
-                      *agreement_lines(agreement(folder, schema, origin_of)), END])
+                      *agreement_lines(agreement(folder, schema, origin_of)), *relabel_lines(folder, schema), END])
+
+
+def relabel_lines(folder: Path, schema: Schema) -> list[str]:
+    """Counts of the logged relabelling pass (agreement/written_relabel.jsonl), per task and per old -> new label."""
+    path = folder / AGREEMENT_DIR / "written_relabel.jsonl"
+    if not path.exists():
+        return []
+    changes = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = ["### Relabelling pass over the written articles", "",
+             f"{len(changes)} label changes on {len({c['id'] for c in changes})} sentences "
+             "(logged with the rule behind each in agreement/written_relabel.jsonl).", "",
+             "| task | changes | most frequent (old -> new) |", "|---|---|---|"]
+    for task in schema.tasks:
+        mine = [c for c in changes if c["task"] == task.name]
+        if not mine:
+            continue
+        if task.multi_label:
+            moves = Counter(f"-{label}" for c in mine for label in set(c["old"]) - set(c["new"]))
+            moves.update(f"+{label}" for c in mine for label in set(c["new"]) - set(c["old"]))
+        else:
+            moves = Counter(f"{c['old']} -> {c['new']}" for c in mine)
+        lines.append(f"| {task.name} | {len(mine)} | " + ", ".join(f"{k} {v}" for k, v in moves.most_common(4)) + " |")
+    return lines + [""]
 
 
 def update_data_card(folder: str | Path, write: bool = True) -> bool:

@@ -55,9 +55,6 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
     """
     from sklearn.model_selection import GroupKFold
 
-    from .features import make_featurizer
-    from .model import TradeClassifier
-
     schema = corpus.schema
     texts = np.array(corpus.texts(rows), dtype=object)
     articles = np.array([r["article_id"] for r in rows])
@@ -66,29 +63,15 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
     scored = real if real.any() else np.ones(len(rows), dtype=bool)
     labels = corpus.labels(rows)
     gold = {t.name: indicator(labels[t.name], t) for t in schema.tasks}
-    probe = TradeClassifier(schema)
-    modes = ("sentence", "context")
     base_weight = weights[len(weights) // 2] if real.any() else 1.0
-    scores = {t.name: {m: {c: [] for c in grid} for m in modes} for t in schema.tasks}
-    weight_scores: dict[str, dict[float, list]] = {t.name: {w: [] for w in weights} for t in schema.tasks}
     splits = list(GroupKFold(folds).split(texts, groups=documents))
-    fold_data = []
-    for k, (train_idx, val_idx) in enumerate(splits):
-        featurizer = make_featurizer(probe.word_ngram_range, probe.char_ngram_range, probe.min_df)
-        own_train = featurizer.fit_transform(texts[train_idx])
-        own_val = featurizer.transform(texts[val_idx])
-        matrices = {"sentence": (own_train, own_val),
-                    "context": (probe._add_context(own_train, articles[train_idx]), probe._add_context(own_val, articles[val_idx]))}
-        fold_data.append(matrices)
-        w = np.where(real[train_idx], base_weight, 1.0)
-        for task in schema.tasks:
-            for mode, (X_train, X_val) in matrices.items():
-                for C in grid:
-                    scores[task.name][mode][C].append(_fold_score(task, gold[task.name], labels[task.name], X_train, X_val,
-                                                                  train_idx, val_idx[scored[val_idx]], scored[val_idx], C, seed, w))
-        log(f"  search fold {k + 1}/{folds} done")
-    cv = {task: {mode: {str(C): round(float(np.mean(v)), 4) for C, v in by_c.items()} for mode, by_c in by_mode.items()}
-          for task, by_mode in scores.items()}
+    shared = (schema, texts, articles, real, scored, labels, gold, seed)
+    # stage 1: C and mode per task, at the base weight; folds run in parallel (each is independent)
+    plans = [{t.name: [(mode, C, base_weight) for mode in ("sentence", "context") for C in grid] for t in schema.tasks}
+             for _ in splits]
+    results = _run_folds(shared, splits, plans, log, "search")
+    cv = {t.name: {mode: {str(C): round(float(np.mean([r[t.name][(mode, C, base_weight)] for r in results])), 4) for C in grid}
+                   for mode in ("sentence", "context")} for t in schema.tasks}
     best_C, context_tasks, gain = {}, [], {}
     for task, by_mode in cv.items():
         best = {mode: max(by_c, key=lambda c: (by_c[c], -float(c))) for mode, by_c in by_mode.items()}
@@ -100,25 +83,64 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
     chosen_weight = 1.0
     weight_cv: dict[str, dict[str, float]] = {}
     if real.any() and (~real).any():
-        for k, (train_idx, val_idx) in enumerate(splits):
-            for task in schema.tasks:
-                X_train, X_val = fold_data[k]["context" if task.name in context_tasks else "sentence"]
-                for w_real in weights:
-                    w = np.where(real[train_idx], w_real, 1.0)
-                    weight_scores[task.name][w_real].append(
-                        scores[task.name]["context" if task.name in context_tasks else "sentence"][best_C[task.name]][k]
-                        if w_real == base_weight else
-                        _fold_score(task, gold[task.name], labels[task.name], X_train, X_val, train_idx,
-                                    val_idx[scored[val_idx]], scored[val_idx], best_C[task.name], seed, w))
-            log(f"  weight search fold {k + 1}/{folds} done")
-        weight_cv = {task: {str(w): round(float(np.mean(v)), 4) for w, v in by_w.items()} for task, by_w in weight_scores.items()}
+        # stage 2: the weight of real sentences, at each task's chosen C and mode
+        mode_of = {t.name: "context" if t.name in context_tasks else "sentence" for t in schema.tasks}
+        plans = [{t.name: [(mode_of[t.name], best_C[t.name], w) for w in weights if w != base_weight] for t in schema.tasks}
+                 for _ in splits]
+        extra = _run_folds(shared, splits, plans, log, "weight search")
+        for t in schema.tasks:
+            weight_cv[t.name] = {}
+            for w in weights:
+                if w == base_weight:
+                    per_fold = [r[t.name][(mode_of[t.name], best_C[t.name], w)] for r in results]
+                else:
+                    per_fold = [r[t.name][(mode_of[t.name], best_C[t.name], w)] for r in extra]
+                weight_cv[t.name][str(w)] = round(float(np.mean(per_fold)), 4)
         mean_over_tasks = {w: float(np.mean([weight_cv[t][str(w)] for t in weight_cv])) for w in weights}
         chosen_weight = max(weights, key=lambda w: (round(mean_over_tasks[w], 4), -w))
-    del fold_data
     return {"C": best_C, "context_tasks": context_tasks, "context_gain": gain, "real_weight": chosen_weight,
             "cv": cv, "weight_cv": weight_cv, "folds": folds, "grid": list(grid), "weights": list(weights),
             "scored_on": "real sentences, folds grouped by source document" if real.any() else "all sentences, folds grouped by article",
             "score": {t.name: ("macro average precision" if t.multi_label else "macro-F1") for t in schema.tasks}}
+
+
+def _run_folds(shared: tuple, splits: list, plans: list[dict], log: Callable[[str], None], what: str) -> list[dict]:
+    """Score every (mode, C, weight) of each fold's plan; folds run on up to two processes (joblib)."""
+    import os
+
+    from joblib import Parallel, delayed
+
+    jobs = max(1, min(len(splits), os.cpu_count() or 1, 2))
+    out = []
+    for k, result in enumerate(Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(_score_fold)(shared, train_idx, val_idx, plan) for (train_idx, val_idx), plan in zip(splits, plans))):
+        out.append(result)
+        log(f"  {what} fold {k + 1}/{len(splits)} done")
+    return out
+
+
+def _score_fold(shared: tuple, train_idx: np.ndarray, val_idx: np.ndarray, plan: dict) -> dict:
+    """One fold: fit the features once, then score each task's planned (mode, C, real weight) settings."""
+    from .features import make_featurizer
+    from .model import TradeClassifier
+
+    schema, texts, articles, real, scored, labels, gold, seed = shared
+    probe = TradeClassifier(schema)
+    featurizer = make_featurizer(probe.word_ngram_range, probe.char_ngram_range, probe.min_df)
+    own_train = featurizer.fit_transform(texts[train_idx])
+    own_val = featurizer.transform(texts[val_idx])
+    matrices = {"sentence": (own_train, own_val)}
+    if any(mode == "context" for settings in plan.values() for mode, _, _ in settings):
+        matrices["context"] = (probe._add_context(own_train, articles[train_idx]), probe._add_context(own_val, articles[val_idx]))
+    out: dict[str, dict] = {}
+    for task in schema.tasks:
+        out[task.name] = {}
+        for mode, C, w_real in plan[task.name]:
+            X_train, X_val = matrices[mode]
+            weights = np.where(real[train_idx], w_real, 1.0)
+            out[task.name][(mode, C, w_real)] = _fold_score(task, gold[task.name], labels[task.name], X_train, X_val, train_idx,
+                                                            val_idx[scored[val_idx]], scored[val_idx], C, seed, weights)
+    return out
 
 
 def _fold_score(task, gold: np.ndarray, labels: list, X_train, X_val, train_idx, val_idx, val_mask, C: float, seed: int,
@@ -152,12 +174,20 @@ def cross_validated_metrics(corpus: Corpus, rows: list[dict], params: dict[str, 
     articles = [r["article_id"] for r in rows]
     documents = [r.get("group", r["article_id"]) for r in rows]
     weights = sentence_weights(rows, real_weight)
-    predicted: list[dict | None] = [None] * len(rows)
-    for train_idx, val_idx in GroupKFold(folds).split(texts, groups=documents):
+    import os
+
+    from joblib import Parallel, delayed
+
+    def fold(train_idx: np.ndarray, val_idx: np.ndarray) -> tuple[np.ndarray, list[dict]]:
         model = TradeClassifier(corpus.schema, **params).fit(
             [texts[i] for i in train_idx], [rows[i] for i in train_idx], groups=[articles[i] for i in train_idx],
             sample_weight=weights[train_idx])
-        for i, p in zip(val_idx, model.predict([texts[i] for i in val_idx], article_ids=[articles[i] for i in val_idx])):
+        return val_idx, model.predict([texts[i] for i in val_idx], article_ids=[articles[i] for i in val_idx])
+
+    predicted: list[dict | None] = [None] * len(rows)
+    splits = GroupKFold(folds).split(texts, groups=documents)
+    for val_idx, guesses in Parallel(n_jobs=max(1, min(2, os.cpu_count() or 1)))(delayed(fold)(t, v) for t, v in splits):
+        for i, p in zip(val_idx, guesses):
             predicted[i] = p
     out = {}
     for origin in sorted({r.get("origin", "written") for r in rows}, reverse=True):  # real before written
@@ -195,17 +225,22 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
     instead of recomputed (`python train.py --check` uses it to rebuild the final model in minutes).
     Returns the metadata.
     """
+    import time
+
     from .model import TradeClassifier
 
     rows = corpus.split(*TRAIN_SPLITS) or corpus.split("train")
     if not rows:
         raise ValueError(f"{corpus.source}: no sentences in the train or dev splits to learn from")
     check_trainable(corpus, rows)
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
     params: dict[str, Any] = {"random_state": seed}
     search_result = reuse.get("search") if reuse else None
     if search_result is None and search and len({r.get("group", r["article_id"]) for r in rows}) >= SEARCH_FOLDS:
         log(f"searching C, neighbours and real-text weight by {SEARCH_FOLDS}-fold CV grouped by document on {len(rows)} sentences")
         search_result = search_hyperparameters(corpus, rows, seed, log=log)
+        seconds["search"] = round(time.perf_counter() - clock, 1)
     real_weight = 1.0
     if search_result is not None:
         params["C"] = search_result["C"]
@@ -219,11 +254,15 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
         metrics["cv"] = reuse["metrics"]["cv"]
     elif cv_report and len({r.get("group", r["article_id"]) for r in rows}) >= SEARCH_FOLDS:
         log("cross-validating the chosen model")
+        started = time.perf_counter()
         metrics["cv"] = cross_validated_metrics(corpus, rows, params, real_weight)
+        seconds["cv"] = round(time.perf_counter() - started, 1)
     log(f"fitting the final model on {len(rows)} sentences")
+    started = time.perf_counter()
     groups = [r["article_id"] for r in rows]
     model = TradeClassifier(corpus.schema, **params).fit(corpus.texts(rows), rows, groups=groups,
                                                           sample_weight=sentence_weights(rows, real_weight))
+    seconds["final_fit"] = round(time.perf_counter() - started, 1)
     for split in REPORT_SPLITS:
         held_out = corpus.subset(split)
         if held_out:  # article mode: each sentence with its neighbours, as label_article and `label` see it
@@ -251,6 +290,7 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
         },
         "search": search_result,
         "metrics": metrics,
+        "build_seconds": seconds,  # wall time of this build (machine-dependent; not compared by train.py --check)
     }
     return save_model(model, out, metadata)
 

@@ -1,8 +1,11 @@
-"""Speed and size benchmark: `python -m tradeclf.bench` prints a table and writes JSON.
+"""Speed and size benchmark: `python benchmarks/bench.py` prints a table and writes JSON.
 
 Every figure is measured in this run on this machine, for tradeclf and for the peers a user would
 otherwise pick (a plain single-task scikit-learn pipeline, fastText, MiniLM + logistic regression),
-so each figure can be read as a ratio.
+so each figure can be read as a ratio. Peak memory is the measured process's own high-water mark (VmHWM:
+ru_maxrss of a child starts from its parent's), and CPU time and the load average are recorded beside
+wall time, since other work on the machine changes wall time. Needs a checkout (it reads data/) and
+`pip install ".[bench]"` for the optional peers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
@@ -34,15 +38,23 @@ def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
 
 
 def peak_rss_mb(code: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run `code` in a fresh Python; return (peak RSS in MB, wall seconds, its stdout)."""
+    """Run `code` in a fresh Python; return (its own peak RSS in MB from VmHWM, wall seconds, its stdout).
+
+    The child also prints its CPU seconds (user + system, its own and its children's) on the __PEAK__ line."""
     wrapper = ("import resource, sys, time\nstarted = time.perf_counter()\n" + code +
-               "\nprint('__PEAK__', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - started)")
+               "\nhwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))"
+               "\nu = resource.getrusage(resource.RUSAGE_SELF); c = resource.getrusage(resource.RUSAGE_CHILDREN)"
+               "\nprint('__PEAK__', hwm / 1024, time.perf_counter() - started, u.ru_utime + u.ru_stime + c.ru_utime + c.ru_stime)")
     result = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env={**os.environ, **(env or {})})
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     line = next(line for line in result.stdout.splitlines() if line.startswith("__PEAK__"))
-    _, peak, seconds = line.split()
+    _, peak, seconds, cpu = line.split()
+    LAST_CPU_SECONDS[0] = float(cpu)
     return float(peak), float(seconds), result.stdout
+
+
+LAST_CPU_SECONDS = [0.0]
 
 
 def import_time() -> float:
@@ -71,14 +83,16 @@ def write_jsonl_of_size(path: Path, articles: list[str], megabytes: float) -> in
 
 
 def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_times: bool = True) -> dict[str, Any]:
-    from .api import get_model, predict, predict_many
-    from .data import load_corpus
-    from .labelling import label_files
-    from .persistence import MODEL_FILE, load_model, shipped_model_path
-    from .segment import split_sentences
+    from tradeclf.api import get_model, predict, predict_many
+    from tradeclf.data import load_corpus
+    from tradeclf.labelling import label_files
+    from tradeclf.persistence import MODEL_FILE, load_model, shipped_model_path
+    from tradeclf.segment import split_sentences
 
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                           "platform": platform.platform()}}
+                                           "platform": platform.platform()},
+                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    cpu_started = time.process_time()
     corpus = load_corpus(ROOT / "data")
     test = corpus.split("test")
     sentences = corpus.texts(test) * 4
@@ -94,10 +108,13 @@ def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_t
 
     pre_split = best_of(lambda: predict_many(sentences, saved))
     results["throughput_pre_split"] = round(len(sentences) / pre_split)
+    ids = [r["article_id"] for r in test] * 4
+    in_article = best_of(lambda: predict_many(sentences, saved, article_ids=ids))
+    results["throughput_pre_split_article_mode"] = round(len(sentences) / in_article)
     split_only = best_of(lambda: [split_sentences(a) for a in articles])
     results["split_only_sentences_per_second"] = round(n_article_sentences / split_only)
-    from .labelling import label_chunk
-    from .sources import Record
+    from tradeclf.labelling import label_chunk
+    from tradeclf.sources import Record
 
     records = [Record(str(i), a, "bench") for i, a in enumerate(articles)]
     from_articles = best_of(lambda: label_chunk(records, saved))
@@ -132,20 +149,27 @@ def run(sizes_mb: tuple[float, ...] = (20.0, 100.0), peers: bool = True, train_t
         results["streaming_memory"] = memory
 
     if train_times:
-        for search in (False, True):
-            code = (f"from tradeclf.data import load_corpus\nfrom tradeclf.training import train\n"
-                    f"train(load_corpus({str(ROOT / 'data')!r}), {tempfile.mkdtemp()!r}, search={search}, cv_report=False, log=lambda m: None)")
+        shipped_meta = saved.metadata
+        results["train_recorded_build_seconds"] = shipped_meta.get("build_seconds")
+        for search in (False, True):  # "with search" = the shipped configuration: its searched parameters, refitted
+            code = (f"import json\nfrom tradeclf.data import load_corpus\nfrom tradeclf.training import train\n"
+                    f"meta = json.load(open({str(path / 'metadata.json')!r}))\n"
+                    f"train(load_corpus({str(ROOT / 'data')!r}), {tempfile.mkdtemp()!r}, search=False, cv_report=False, "
+                    f"log=lambda m: None, reuse={{'search': meta['search']}} if {search} else None)")
             peak, seconds, _ = peak_rss_mb(code)
-            results[f"train_{'with' if search else 'without'}_search"] = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak, 1)}
+            results[f"train_{'with' if search else 'without'}_search"] = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak, 1),
+                                                                            "cpu_seconds": round(LAST_CPU_SECONDS[0], 1)}
 
     if peers:
         results["peers"] = peer_figures(corpus, estimator, sentences)
+    results["cpu_seconds_benchmark_process"] = round(time.process_time() - cpu_started, 1)
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
 def engine_figures(tmp: Path, articles: list[str], model_path: Path) -> dict[str, Any]:
     """`tradeclf label` on the same 5 MB JSON Lines file: local engine on 1 and 2 processes, Dask LocalCluster."""
-    from .labelling import label_files
+    from tradeclf.labelling import label_files
 
     source = tmp / "small.jsonl"
     figures: dict[str, Any] = {"label_file_records": write_jsonl_of_size(source, articles, 5)}
@@ -169,7 +193,7 @@ def peer_figures(corpus, estimator, sentences: list[str]) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from .features import make_featurizer
+    from tradeclf.features import make_featurizer
 
     train = corpus.split("train", "dev")
     texts = corpus.texts(train)
@@ -192,7 +216,7 @@ def peer_figures(corpus, estimator, sentences: list[str]) -> dict[str, Any]:
                       LogisticRegression(max_iter=3000)))
     peers["sklearn_single_task_word_tfidf"] = pipeline_figures(
         make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2), LogisticRegression(max_iter=3000)))
-    from .baselines import SYSTEMS, Unavailable
+    from tradeclf.baselines import SYSTEMS, Unavailable
 
     for name in ("fasttext", "minilm"):
         try:
@@ -213,9 +237,10 @@ def table(results: dict[str, Any]) -> str:
     rows = [
         ("import tradeclf", f"{results['import_seconds'] * 1000:.0f} ms"),
         ("model load", f"{results['model_load_seconds'] * 1000:.0f} ms"),
-        ("model size (joblib, compressed)", f"{results['model_size_mb']} MB"),
+        ("model size (npz arrays + JSON, no pickle)", f"{results['model_size_mb']} MB"),
         ("predict latency p50 / p99 (one sentence)", f"{results['latency_ms_p50']:.2f} / {results['latency_ms_p99']:.2f} ms"),
         ("throughput, pre-split sentences, 4 tasks", f"{results['throughput_pre_split']:,} sentences/s"),
+        ("throughput, pre-split, 4 tasks, article mode", f"{results['throughput_pre_split_article_mode']:,} sentences/s"),
         ("throughput, raw articles (splitting included)", f"{results['throughput_from_articles']:,} sentences/s"),
         ("sentence splitting alone", f"{results['split_only_sentences_per_second']:,} sentences/s "
                                      f"({100 * results['segmentation_share_of_article_time']:.0f}% of article time)"),
@@ -226,9 +251,15 @@ def table(results: dict[str, Any]) -> str:
     for point in results.get("streaming_memory", []):
         rows.append((f"streaming {point['input_mb']:.0f} MB JSON Lines", f"peak RSS {point['peak_rss_mb']:.0f} MB, "
                      f"{point['sentences_per_second']:,} sentences/s"))
-    for key in ("train_without_search", "train_with_search"):
+    names = {"train_without_search": "train, default parameters (no search)",
+             "train_with_search": "train, shipped configuration (searched parameters, refit)"}
+    for key, name in names.items():
         if key in results:
-            rows.append((key.replace("_", " "), f"{results[key]['seconds']:.0f} s, peak RSS {results[key]['peak_rss_mb']:.0f} MB"))
+            rows.append((name, f"{results[key]['seconds']:.0f} s wall, {results[key].get('cpu_seconds', 0):.0f} s CPU, "
+                               f"peak RSS {results[key]['peak_rss_mb']:.0f} MB"))
+    if results.get("train_recorded_build_seconds"):
+        rows.append(("full build recorded by train.py (search + CV + fit)",
+                     ", ".join(f"{k} {v:.0f} s" for k, v in results["train_recorded_build_seconds"].items())))
     for name, figures in peers.items():
         if "skipped" in figures:
             rows.append((f"peer: {name}", f"skipped ({figures['skipped']})"))
@@ -236,13 +267,18 @@ def table(results: dict[str, Any]) -> str:
         extra = f", {figures['size_mb']} MB" if "size_mb" in figures else ""
         rows.append((f"peer: {name}", f"{figures['sentences_per_second']:,} sentences/s{extra}"))
     if same:
-        rows.append(("cost of 4 tasks vs 1 plain task (same features)", f"{same / results['throughput_pre_split']:.2f}x"))
+        rows.append(("4 tasks in article mode / 1 plain task (same features)",
+                     f"{results['throughput_pre_split_article_mode'] / same:.2f}x the plain pipeline's throughput"))
+    fast = peers.get("fasttext_all_tasks", {}).get("sentences_per_second")
+    if fast:
+        rows.append(("predict / fastText (4 tasks each)", f"{results['throughput_pre_split'] / fast:.2f}x fastText's throughput"))
+    rows.append(("load average at start / end", f"{results.get('load_average_at_start')} / {results.get('load_average_at_end')}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tradeclf.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__)
     parser.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write the figures")
     parser.add_argument("--sizes-mb", type=float, nargs="+", default=[20.0, 100.0],
                         help="input sizes for the streaming-memory check (e.g. 20 100 1000)")
@@ -251,10 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines-only", action="store_true", help="only the local-vs-Dask file labelling figures")
     args = parser.parse_args(argv)
     if args.engines_only:
-        from .persistence import shipped_model_path
+        from tradeclf.persistence import shipped_model_path
 
         with tempfile.TemporaryDirectory() as tmp:
-            from .data import load_corpus
+            from tradeclf.data import load_corpus
 
             corpus = load_corpus(ROOT / "data")
             figures = engine_figures(Path(tmp), article_texts(corpus, corpus.split("test", "dev")), shipped_model_path())
