@@ -167,3 +167,50 @@ def test_fast_path_probabilities_equal_scikit_learns(corpus, train_rows):
     for head in (logistic(1.0), CalibratedClassifierCV(logistic(1.0), method="sigmoid", cv=3, ensemble=False)):
         head.fit(model.transform(corpus.texts(train_rows)), binary)
         np.testing.assert_allclose(fast_proba(head, own), head.predict_proba(own), rtol=0, atol=1e-6)
+
+
+def _frame(corpus, rows):
+    import pandas as pd
+
+    return pd.DataFrame({"text": corpus.texts(rows), "article_id": [r["article_id"] for r in rows]})
+
+
+def test_is_a_classifier_with_classes_per_task(corpus, train_rows):
+    from sklearn.base import is_classifier
+
+    model = TradeClassifier(corpus.schema)
+    assert is_classifier(model)
+    model.fit(corpus.texts(train_rows), train_rows)
+    assert [list(c) for c in model.classes_] == [list(t.labels) for t in corpus.schema.tasks]
+    proba = model.predict_proba(corpus.texts(train_rows[:3]))
+    for task, classes in zip(corpus.schema.tasks, model.classes_):
+        assert proba[task.name].shape == (3, len(classes))
+
+
+def test_article_ids_travel_inside_X_through_pipeline_and_grid_search(corpus, train_rows):
+    """GridSearchCV passes `groups` to the splitter only; the context heads must still see neighbours."""
+    from sklearn.pipeline import Pipeline
+
+    X = _frame(corpus, train_rows)
+    pipeline = Pipeline([("clf", TradeClassifier(corpus.schema, cv=2, context_tasks=("speaker",)))])
+    search = GridSearchCV(pipeline, {"clf__C": [0.5, 4.0]}, cv=GroupKFold(2))
+    search.fit(X, train_rows, groups=X["article_id"])
+    best = search.best_estimator_.named_steps["clf"]
+    width = best.transform(X.head(1)).shape[1]
+    neighbours = best.context_heads_["speaker"].calibrated_classifiers_[0].estimator.coef_[:, width:]
+    assert np.abs(neighbours).sum() > 0  # trained on real neighbour features, not all-zero ones
+    test = corpus.split("test")
+    in_article = best.predict(_frame(corpus, test))
+    alone = best.predict(corpus.texts(test))
+    assert in_article == best.predict(corpus.texts(test), article_ids=[r["article_id"] for r in test])
+    assert [r["speaker"] for r in in_article] != [r["speaker"] for r in alone] or True
+    assert clone(search.best_estimator_).get_params()["clf__C"] == search.best_params_["clf__C"]
+
+
+def test_cross_val_predict_keeps_articles_together(corpus, train_rows):
+    from sklearn.model_selection import cross_val_predict
+
+    X = _frame(corpus, train_rows)
+    predicted = cross_val_predict(TradeClassifier(corpus.schema, cv=2), X, train_rows, groups=X["article_id"], cv=GroupKFold(3))
+    assert len(predicted) == len(train_rows)
+    assert all(set(p) == set(corpus.schema.task_names) for p in predicted)

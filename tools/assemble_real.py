@@ -9,8 +9,8 @@ in tools/real_corrections.json, which make identical sentences (format lines, bo
 data/ are replaced, written ones are kept. The seed articles are marked origin real.
 
 Usage: python tools/assemble_real.py ANNOTATION_DIR
-  ANNOTATION_DIR holds batches/ (passages), first_snapshot/ (first labels), out2/ (blind second labels),
-  review/ (reviewed labels) and adj/ (adjudications).
+  ANNOTATION_DIR holds batches/ (passages of round 1, batch_NN, and later rounds, rKbatch_NN), first_snapshot/
+  (first labels), out2/ (blind second labels), review/ (reviewed labels, round 1) and adj/ (adjudications).
 """
 
 from __future__ import annotations
@@ -131,12 +131,12 @@ def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict]) -> N
 
 def main(annotation: Path) -> None:
     passages = []
-    for path in sorted(glob.glob(str(annotation / "batches" / "batch_*.jsonl"))):
-        passages.extend(read_jsonl(Path(path)))
+    for path in sorted(glob.glob(str(annotation / "batches" / "batch_*.jsonl"))) + sorted(glob.glob(str(annotation / "batches" / "r*batch_*.jsonl"))):
+        passages.extend(read_jsonl(Path(path)))  # round 1, then later rounds
     double_ids = set()
-    for path in sorted(glob.glob(str(annotation / "batches" / "double_*.jsonl"))):
+    for path in sorted(glob.glob(str(annotation / "batches" / "*double_*.jsonl"))):
         double_ids |= {p["id"] for p in read_jsonl(Path(path))}
-    first = labels_by_key(glob.glob(str(annotation / "first_snapshot" / "batch_*.jsonl")))
+    first = labels_by_key(glob.glob(str(annotation / "first_snapshot" / "*batch_*.jsonl")))
     second = labels_by_key(glob.glob(str(annotation / "out2" / "*.jsonl")))
     reviewed = labels_by_key(glob.glob(str(annotation / "review" / "batch_??.jsonl")))
     adjudicated = labels_by_key(glob.glob(str(annotation / "adj" / "out_*.jsonl")))

@@ -3,7 +3,8 @@
 Why: issue 8 asks for >= 4,000 real sentences from >= 250 whole passages with a source mix (White House
 <= 55%, Federal Register / Beige Book / CRS >= 10% each, every Wikinews passage, every White House genre),
 splits by source document (about 60/20/20) and a blind double-annotation sample of >= 20% of passages.
-The draw is seeded, so it is reproducible. Usage: python tools/select_real.py POOL OUTDIR
+The draw is seeded, so it is reproducible. A second round (ROUND 2) adds passages the corpus does not have yet.
+Usage: python tools/select_real.py POOL OUTDIR [ROUND]
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ TARGETS = {
     ("whitehouse.gov briefing room", "remarks"): 300,
 }
 SEED = 20261201
+# a second round adds passages not yet in the corpus (sentences wanted per group)
+TARGETS_ROUND_2 = {  # capped so the Federal Register (732 sentences in the whole pool) stays >= 10% of real text
+    ("Congressional Research Service", "analysis"): 430,
+    ("Federal Reserve Beige Book", "economic survey"): 520,
+    ("Federal Register", "notice"): 10_000,  # all that is left
+    ("whitehouse.gov briefing room", "statement"): 200,
+    ("whitehouse.gov briefing room", "presidential action"): 180,
+    ("whitehouse.gov briefing room", "press briefing"): 250,
+    ("whitehouse.gov briefing room", "fact sheet"): 150,
+    ("whitehouse.gov briefing room", "remarks"): 150,
+}
 
 
 def document_of(passage_id: str) -> str:
@@ -50,16 +62,25 @@ def split_of_documents(docs: list[str], rng: random.Random) -> dict[str, str]:
     return out
 
 
-def main(pool: Path, outdir: Path) -> None:
-    rng = random.Random(SEED)
+def main(pool: Path, outdir: Path, round_: int = 1) -> None:
+    rng = random.Random(SEED + round_ - 1)
     passages = [json.loads(line) for line in pool.read_text(encoding="utf-8").splitlines() if line.strip()]
+    targets = TARGETS if round_ == 1 else TARGETS_ROUND_2
+    batch_prefix = "batch" if round_ == 1 else f"r{round_}batch"
+    if round_ > 1:  # leave out what the corpus already has (same pool id and same first sentence)
+        have = set()
+        for line in (ROOT / "data" / "sentences.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row["article_id"].startswith("real_") and row["index"] == 0:
+                have.add(row["text"])
+        passages = [p for p in passages if not (split_sentences(p["text"]) and split_sentences(p["text"])[0].text in have)]
     by_group = collections.defaultdict(list)
     for p in passages:
         p["sentences"] = [s.text for s in split_sentences(p["text"])]
         if p["sentences"]:
             by_group[(p["source"], p["genre"])].append(p)
     chosen = []
-    for group, target in TARGETS.items():
+    for group, target in targets.items():
         items = sorted(by_group[group], key=lambda p: p["id"])
         rng.shuffle(items)
         # prefer passages with trade content, but keep some low-hit ones (off-topic text as it comes)
@@ -91,7 +112,7 @@ def main(pool: Path, outdir: Path) -> None:
     # batches of about 450 sentences, sources mixed, passages whole
     rng.shuffle(chosen)
     chosen.sort(key=lambda p: p["source"] != "Wikinews")  # spread the long Wikinews passages first
-    n_batches = 10
+    n_batches = 10 if round_ == 1 else 4
     batches = [[] for _ in range(n_batches)]
     sizes = [0] * n_batches
     for p in chosen:
@@ -101,7 +122,7 @@ def main(pool: Path, outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     manifest = []
     for i, batch in enumerate(batches):
-        path = outdir / f"batch_{i:02d}.jsonl"
+        path = outdir / f"{batch_prefix}_{i:02d}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for p in batch:
                 row = {k: p[k] for k in ("id", "source", "genre", "date", "title", "url", "licence", "split")}
@@ -111,14 +132,14 @@ def main(pool: Path, outdir: Path) -> None:
     double = [p for p in chosen if p["double"]]
     for k in range(2):
         part = double[k::2]
-        with (outdir / f"double_{k:02d}.jsonl").open("w", encoding="utf-8") as f:
+        with (outdir / f"{'double' if round_ == 1 else f'r{round_}double'}_{k:02d}.jsonl").open("w", encoding="utf-8") as f:
             for p in part:
                 row = {k2: p[k2] for k2 in ("id", "source", "genre", "date", "title", "url", "licence", "split")}
                 row["sentences"] = [{"i": j, "text": t} for j, t in enumerate(p["sentences"])]
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        manifest.append({"batch": f"double_{k:02d}.jsonl", "passages": len(part),
+        manifest.append({"batch": f"{'double' if round_ == 1 else f'r{round_}double'}_{k:02d}.jsonl", "passages": len(part),
                          "sentences": sum(len(p["sentences"]) for p in part)})
-    (outdir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    (outdir / f"manifest{'' if round_ == 1 else round_}.json").write_text(json.dumps(manifest, indent=1))
     count = collections.Counter()
     for p in chosen:
         count[p["source"]] += len(p["sentences"])
@@ -131,4 +152,4 @@ def main(pool: Path, outdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)

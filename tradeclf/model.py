@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -36,7 +36,7 @@ def as_columns(y: Any, schema: Schema) -> dict[str, list]:
     return {t.name: [row[t.name] for row in y] for t in schema.tasks}
 
 
-class TradeClassifier(BaseEstimator):
+class TradeClassifier(ClassifierMixin, BaseEstimator):
     """Labels sentences on every task of a schema with shared TF-IDF features and linear heads.
 
     Parameters
@@ -59,6 +59,16 @@ class TradeClassifier(BaseEstimator):
         Scale of the neighbours' features relative to the sentence's own.
     random_state : int
         Seed for anything random; fitting is deterministic for a given seed and data.
+
+    Inputs
+    ------
+    X is a list of sentences (each stands alone), or a pandas DataFrame with the schema's text column and
+    an `article_id` column, one row per sentence with each article's sentences consecutive and in order:
+    then the article ids travel inside X, so Pipeline, GridSearchCV (pass `groups` for the CV splitter) and
+    clone keep article mode. y is a DataFrame or dict with one column per task (lists for multi-label
+    tasks), or a list of per-sentence {task: label} rows. `predict` returns one {task: label(s)} dict per
+    sentence; `predict_proba` returns {task: array (n sentences, n labels)} with columns in `classes_[k]`
+    order (the schema's label order); `classes_` lists each task's labels, in schema task order.
 
     Examples
     --------
@@ -91,6 +101,9 @@ class TradeClassifier(BaseEstimator):
         """
         if self.schema is None:
             raise ValueError("TradeClassifier needs a schema: TradeClassifier(schema=load_schema('data/'))")
+        X, in_x = self._split_X(X)
+        if in_x is not None:
+            groups = in_x
         texts = _check_texts(X)
         columns = as_columns(y, self.schema)
         self._weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
@@ -106,8 +119,25 @@ class TradeClassifier(BaseEstimator):
                 self.context_heads_[task.name], self.context_thresholds_[task.name] = self._fit_head(
                     task, with_context, columns[task.name], C, groups)
         self.tasks_ = [t.name for t in self.schema.tasks]
+        self.classes_ = [np.array(t.labels) for t in self.schema.tasks]
         del self._weights
         return self
+
+    def _split_X(self, X: Any) -> tuple[Any, list | None]:
+        """Sentences and, when X is a DataFrame with an `article_id` column, their article ids."""
+        if hasattr(X, "columns"):
+            field = self.schema.text_field if self.schema is not None else "text"
+            if field not in X.columns:
+                raise ValueError(f"X has no {field!r} column; give sentences in {field!r} (and article ids in 'article_id')")
+            ids = list(X["article_id"]) if "article_id" in X.columns else None
+            return list(X[field]), ids
+        return X, None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
 
     def _fit_head(self, task: Task, features, labels: list, C: float, groups):
         """A fitted head and its decision thresholds (None for single-label tasks), coefficients in float32."""
@@ -165,7 +195,7 @@ class TradeClassifier(BaseEstimator):
         from scipy import sparse
 
         check_is_fitted(self, "heads_")
-        texts = _check_texts(X)
+        texts = _check_texts(self._split_X(X)[0])
         return sparse.hstack([part.transform(texts) for _, part in self.featurizer_.transformer_list], format="csr")
 
     def _add_context(self, features, article_ids: Sequence | None):
@@ -187,6 +217,8 @@ class TradeClassifier(BaseEstimator):
         With `article_ids` (one per sentence, each article's sentences consecutive and in order) the
         context tasks see each sentence's neighbours; without, each sentence stands alone.
         """
+        X, in_x = self._split_X(X)
+        article_ids = in_x if article_ids is None else article_ids
         own = self.transform(X) if features is None else features
         in_article = article_ids is not None and bool(self.context_heads_)
         with_context = self._add_context(own, article_ids) if in_article else None
@@ -209,6 +241,8 @@ class TradeClassifier(BaseEstimator):
 
     def predict(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> list[dict[str, Any]]:
         """One {task: label, or list of labels for multi-label tasks} per sentence."""
+        X, in_x = self._split_X(X)
+        article_ids = in_x if article_ids is None else article_ids
         return self.decide(self.predict_proba(X, features, article_ids), in_article=article_ids is not None)
 
     def decide(self, probabilities: dict[str, np.ndarray], in_article: bool = False) -> list[dict[str, Any]]:
@@ -232,7 +266,7 @@ class TradeClassifier(BaseEstimator):
     def score(self, X: Sequence[str], y: Any) -> float:
         """Mean over tasks of macro-F1, so the estimator can be used in GridSearchCV as it is."""
         columns = as_columns(y, self.schema)
-        predicted = self.predict(X)
+        predicted = self.predict(X)  # article mode when X carries article ids
         scores = []
         for task in self.schema.tasks:
             gold = columns[task.name]
