@@ -205,7 +205,7 @@ class CompiledModel:
         With `article_ids` (one per sentence, each article's sentences consecutive and in order) the
         article-mode heads add the previous and next sentence's scores; without, each sentence stands alone.
         """
-        own = self.transform(_check_texts(X)) if features is None else features
+        own = self.transform(check_texts(X)) if features is None else features
         n = own.shape[0]
         in_article = article_ids is not None and bool(self.article)
         if in_article:
@@ -234,21 +234,8 @@ class CompiledModel:
     def decide(self, probabilities: dict[str, np.ndarray], in_article: bool = False) -> list[dict[str, Any]]:
         """Labels from probabilities: per-label thresholds (of the head that produced them) for multi-label
         tasks, argmax otherwise."""
-        n = len(next(iter(probabilities.values()))) if probabilities else 0
-        rows: list[dict[str, Any]] = [{} for _ in range(n)]
-        for task in self.schema.tasks:
-            proba = probabilities[task.name]
-            if task.multi_label:
-                use_context = in_article and task.name in self.article
-                thresholds = (self.context_thresholds_ if use_context else self.thresholds_)[task.name]
-                chosen = proba >= thresholds
-                for i in range(n):
-                    rows[i][task.name] = [task.labels[j] for j in np.flatnonzero(chosen[i])]
-            else:
-                best = proba.argmax(axis=1)
-                for i in range(n):
-                    rows[i][task.name] = task.labels[best[i]]
-        return rows
+        return decide_labels(self.schema, probabilities, self.thresholds_, self.context_thresholds_,
+                             tuple(self.article), in_article)
 
     def predict(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> list[dict[str, Any]]:
         """One {task: label, or list of labels for multi-label tasks} per sentence."""
@@ -364,6 +351,26 @@ class CompiledModel:
         return cls(schema, vocabularies, weights, intercepts, alone, article, thresholds, context_thresholds)  # type: ignore[arg-type]
 
 
+def decide_labels(schema: Schema, probabilities: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
+                  context_thresholds: dict[str, np.ndarray], context_tasks: tuple, in_article: bool) -> list[dict[str, Any]]:
+    """One {task: label or labels} per sentence: argmax for single-label tasks; for multi-label tasks every
+    label at or over its threshold, from the article-mode thresholds when an article-mode head scored it."""
+    n = len(next(iter(probabilities.values()))) if probabilities else 0
+    rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    for task in schema.tasks:
+        proba = probabilities[task.name]
+        if task.multi_label:
+            use_context = in_article and task.name in context_tasks
+            chosen = proba >= (context_thresholds if use_context else thresholds)[task.name]
+            for i in range(n):
+                rows[i][task.name] = [task.labels[j] for j in np.flatnonzero(chosen[i])]
+        else:
+            best = proba.argmax(axis=1)
+            for i in range(n):
+                rows[i][task.name] = task.labels[best[i]]
+    return rows
+
+
 def _block(scores: np.ndarray, head: Head) -> np.ndarray:
     width = 1 if head.kind == "binary" else len(head.columns)
     return scores[:, head.start: head.start + width]
@@ -401,7 +408,8 @@ def _probabilities(head: Head, scores: np.ndarray, n_labels: int) -> np.ndarray:
     return full
 
 
-def _check_texts(X: Sequence[str]) -> list[str]:
+def check_texts(X: Sequence[str]) -> list[str]:
+    """A list of sentences (not one string, every item a str)."""
     if isinstance(X, str):
         raise TypeError("X must be a list of sentences, not one string; wrap it: [text]")
     texts = list(X)

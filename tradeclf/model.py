@@ -19,10 +19,10 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
+from .compiled import MAX_SENTENCE_CHARS  # one limit for training and prediction
 from .features import drop_process_state, make_featurizer
 from .schema import Schema, Task
 
-MAX_SENTENCE_CHARS = 5_000  # longer "sentences" (unsplit dumps) are featurised on their first 5,000 characters
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 DEFAULT_THRESHOLD = 0.5
 
@@ -248,20 +248,10 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
     def decide(self, probabilities: dict[str, np.ndarray], in_article: bool = False) -> list[dict[str, Any]]:
         """Turn probabilities into labels: per-label thresholds for multi-label tasks (those of the head
         that produced them), argmax otherwise."""
-        n = len(next(iter(probabilities.values()))) if probabilities else 0
-        rows: list[dict[str, Any]] = [{} for _ in range(n)]
-        for task in self.schema.tasks:
-            proba = probabilities[task.name]
-            if task.multi_label:
-                thresholds = (self.context_thresholds_ if in_article and task.name in self.context_heads_ else self.thresholds_)[task.name]
-                chosen = proba >= thresholds
-                for i in range(n):
-                    rows[i][task.name] = [task.labels[j] for j in np.flatnonzero(chosen[i])]
-            else:
-                best = proba.argmax(axis=1)
-                for i in range(n):
-                    rows[i][task.name] = task.labels[best[i]]
-        return rows
+        from .compiled import decide_labels
+
+        return decide_labels(self.schema, probabilities, self.thresholds_, self.context_thresholds_,
+                             tuple(self.context_heads_), in_article)
 
     def score(self, X: Sequence[str], y: Any) -> float:
         """Mean over tasks of macro-F1, so the estimator can be used in GridSearchCV as it is."""
@@ -433,13 +423,9 @@ def best_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
 
 def _check_texts(X: Sequence[str]) -> list[str]:
     """A list of sentences, each cut to MAX_SENTENCE_CHARS so one huge input cannot exhaust memory."""
-    if isinstance(X, str):
-        raise TypeError("X must be a list of sentences, not one string; wrap it: [text]")
-    texts = list(X)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
-    return [text[:MAX_SENTENCE_CHARS] for text in texts]
+    from .compiled import check_texts
+
+    return [text[:MAX_SENTENCE_CHARS] for text in check_texts(X)]
 
 
 def compile_estimator(model: "TradeClassifier"):
