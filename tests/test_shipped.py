@@ -24,8 +24,11 @@ def test_shipped_model_loads_and_labels_without_setup():
 
 
 def test_shipped_model_reports_held_out_metrics():
+    """Real text first, then written, then the seed articles; every figure with an interval by article."""
     meta = load_model(shipped_model_path()).metadata
-    for split in ("test", "seed"):
+    assert [k for k in meta["metrics"] if "(" not in k and k != "cv"] == ["real-test", "written-test", "seed"]
+    assert meta["data"]["n_train_by_origin"]["real"] > 4000
+    for split in ("real-test", "written-test", "seed"):
         for task, metrics in meta["metrics"][split]["tasks"].items():
             assert 0.0 <= metrics["macro_f1"] <= 1.0, (split, task)
             low, high = metrics["macro_f1_ci"]
