@@ -15,7 +15,6 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
@@ -297,7 +296,10 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         head = self.heads_[task_name]
         if task.multi_label:
             j = task.labels.index(label)
-            return head.estimators_[j].coef_.ravel()
+            estimator = head.estimators_[j]
+            if not hasattr(estimator, "coef_"):  # a label constant in training: no n-gram moves it
+                return np.zeros(self.transform([""]).shape[1])
+            return estimator.coef_.ravel()
         base = head.calibrated_classifiers_[0].estimator if hasattr(head, "calibrated_classifiers_") else head
         classes = list(base.classes_)
         if base.coef_.shape[0] == 1:  # binary: one row of weights, for classes_[1]
@@ -372,10 +374,6 @@ def fast_proba(head, X) -> np.ndarray:
     if isinstance(head, LabelwiseLogistic):
         return np.column_stack([expit(decision(e)[:, 0]) if hasattr(e, "coef_") else np.full(X.shape[0], float(e.y_[0]))
                                 for e in head.estimators_])
-    if isinstance(head, OneVsRestClassifier) and all(isinstance(e, LogisticRegression) for e in head.estimators_):
-        if not getattr(head, "label_binarizer_", None) or not head.label_binarizer_.y_type_.startswith("multilabel"):
-            return head.predict_proba(X)
-        return np.column_stack([expit(decision(e)[:, 0]) for e in head.estimators_])
     calibrated = getattr(head, "calibrated_classifiers_", None)
     if (calibrated and len(calibrated) == 1 and head.method == "sigmoid"
             and isinstance(calibrated[0].estimator, LogisticRegression)):
