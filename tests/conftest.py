@@ -54,6 +54,7 @@ def small_corpus(tmp_path_factory) -> Path:
         chosen += [a for a in articles if a["split"] == split and a["origin"] == "real"][:n]
     ids = {a["id"] for a in chosen}
     (out / "schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    shutil.copytree(DATA / "actors", out / "actors")
     (out / "articles.jsonl").write_text("".join(json.dumps(a) + "\n" for a in chosen), encoding="utf-8")
     (out / "sentences.jsonl").write_text("".join(json.dumps(s) + "\n" for s in sentences if s["article_id"] in ids), encoding="utf-8")
     return out

@@ -73,3 +73,23 @@ def test_import_is_light():
     code = "import sys, tradeclf; print(any(m.startswith(('sklearn', 'datasets')) for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_rows_carry_the_attributed_source_with_article_offsets(trained_model):
+    article = ("Chinese Vice Premier Liu He arrived in Washington on Wednesday. "
+               "\"We have moved forward,\" Liu told reporters. \"There is more to do.\" "
+               "Tariffs on $250 billion of goods remain in place.")
+    result = label_article(article, model=trained_model)
+    sources = [s.prediction.source for s in result.sentences]
+    assert sources[0] is None and sources[-1] is None  # narration
+    said = sources[1]
+    assert article[said["start"]:said["end"]] == said["text"] == "Liu"
+    assert said["type"] == "CHNGOV"
+    assert sources[2] == said  # a quote continued: the attribution sits in the neighbouring sentence
+    assert result.sentences[1].to_dict()["source"] == said
+
+
+def test_predict_finds_the_source_inside_a_lone_sentence(trained_model):
+    prediction = tradeclf.predict("The tariffs will hurt growth, an IMF economist said.", model=trained_model)
+    assert prediction.source == {"text": "an IMF economist", "start": 30, "end": 46, "type": "IGO"}
+    assert tradeclf.predict("Tariffs rose in May.", model=trained_model).source is None

@@ -31,6 +31,7 @@ class Prediction:
     labels: dict[str, Any]
     scores: dict[str, Any] = field(repr=False)  # task -> array of probabilities in `label_names[task]` order
     label_names: dict[str, tuple[str, ...]] = field(repr=False)
+    source: dict[str, Any] | None = None  # attributed source {text, start, end, type}; None for narration
 
     @property
     def probabilities(self) -> dict[str, dict[str, float]]:
@@ -38,7 +39,7 @@ class Prediction:
                 for task, names in self.label_names.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "labels": self.labels, "probabilities": self.probabilities}
+        return {"text": self.text, "labels": self.labels, "source": self.source, "probabilities": self.probabilities}
 
 
 def get_model(model: ModelLike = None) -> SavedModel:
@@ -61,17 +62,22 @@ def check_text(text: Any, where: str = "text") -> str:
     return text
 
 
-def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Sequence | None = None) -> list[Prediction]:
+def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Sequence | None = None,
+                 starts: Sequence[int] | None = None) -> list[Prediction]:
     """Label already-checked sentences in one vectorised pass; with `article_ids` (one per sentence,
-    articles consecutive and in order) the model may read each sentence's neighbours."""
+    articles consecutive and in order) the model may read each sentence's neighbours and resolve sources
+    across them. `starts` (each sentence's offset in its article) make source offsets article offsets;
+    without, they are offsets in the sentence."""
     saved = get_model(model)
     if not texts:
         return []
     predictor = saved.predictor
-    probabilities = predictor.predict_proba(texts, article_ids=article_ids)
+    sources = predictor.sources(texts, article_ids)
+    probabilities = predictor.predict_proba(texts, article_ids=article_ids, sources=sources)
     decided = predictor.decide(probabilities, in_article=article_ids is not None)
     names = {task.name: task.labels for task in predictor.schema.tasks}
-    return [Prediction(text, decided[i], {task: probabilities[task][i] for task in names}, names)
+    return [Prediction(text, decided[i], {task: probabilities[task][i] for task in names}, names,
+                       None if sources[i] is None else sources[i].to_dict(starts[sources[i].sentence] if starts else 0))
             for i, text in enumerate(texts)]
 
 

@@ -45,7 +45,7 @@ def label_article(text: str, model: ModelLike = None) -> ArticleLabels:
     check_text(text, "article")
     saved = get_model(model)
     spans = split_sentences(text)
-    predictions = predict_many([s.text for s in spans], saved, article_ids=[0] * len(spans))
+    predictions = predict_many([s.text for s in spans], saved, article_ids=[0] * len(spans), starts=[s.start for s in spans])
     sentences = [SentenceLabels(i, s.start, s.end, p) for i, (s, p) in enumerate(zip(spans, predictions))]
     return ArticleLabels(sentences, summarise([p.labels for p in predictions], saved.schema))
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
+NOT_TABLES = ("cv", "attribution_effect", "attribution_spans")  # metrics with their own sections
+
+
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Metrics in report order: real test first, then written test, seed, and CV by origin last."""
-    flat = {k: v for k, v in metrics.items() if k != "cv"}
+    flat = {k: v for k, v in metrics.items() if k not in NOT_TABLES}
     cv = metrics.get("cv", {})
     if "tasks" in cv:  # a model trained before reports by origin
         flat["cv"] = cv
@@ -86,6 +89,7 @@ def render_model_card(meta: dict[str, Any]) -> str:
               "splits grouped by source document. Rows are article mode (each sentence with its neighbours), and "
               "`(sentence alone)` as `predict` sees a lone sentence.", ""]
     lines += _metrics_table(flat_metrics(meta.get("metrics", {})))
+    lines += attribution_lines(meta.get("metrics", {}))
     if meta.get("baselines"):
         lines += ["", "Baselines trained on the same sentences (macro-F1; `tradeclf evaluate` adds fastText and MiniLM):", "",
                   "| baseline | split | " + " | ".join(t["name"] for t in schema["tasks"]) + " |",
@@ -112,13 +116,44 @@ def render_model_card(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def attribution_lines(metrics: dict[str, Any]) -> list[str]:
+    """The attribution section: what the source features add (paired bootstrap), and the rules against gold spans."""
+    lines: list[str] = []
+    effect = metrics.get("attribution_effect")
+    if effect:
+        lines += ["", "## Attribution: what the source features add", "",
+                  "The same model fitted without the attributed-source features, both scored on the same sentences; "
+                  "the interval of the gain resamples articles (paired).", "",
+                  "| split | task | with source | without | gain (95% interval) |", "|---|---|---|---|---|"]
+        for split, by_task in effect.items():
+            for task, m in by_task.items():
+                if m["with"] != m["without"] or task == "speaker":
+                    lines.append(f"| {split} | {task} | {m['with']:.3f} | {m['without']:.3f} | "
+                                 f"{m['gain']:+.3f} ({m['gain_ci'][0]:+.3f} to {m['gain_ci'][1]:+.3f}) |")
+    spans = metrics.get("attribution_spans")
+    if spans:
+        lines += ["", "## Attribution: source spans against the gold (data/sources.jsonl)", "",
+                  "Found: a span in the right sentence or not; exact: the same characters; overlap: character-overlap F1; "
+                  "party: the type agrees on what speaker needs (US / China government, business, other).", "",
+                  "| split | sentences | gold sources | found P / R / F1 | exact F1 | overlap F1 | type | party |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for split, m in spans.items():
+            found = m["found"]
+            lines.append(f"| {split} | {m['sentences']} | {m['gold_sources']} | {found['precision']:.2f} / {found['recall']:.2f} / "
+                         f"{found['f1']:.2f} | {m['exact']['f1']:.2f} | {m['overlap']['f1']:.2f} | "
+                         f"{m['type_agreement'] if m['type_agreement'] is not None else '-'} | "
+                         f"{m['party_agreement'] if m['party_agreement'] is not None else '-'} |")
+    return lines
+
+
 README_START = "<!-- metrics:start (generated from models/default/metadata.json by train.py; do not edit) -->"
 README_END = "<!-- metrics:end -->"
 
 
 def readme_metrics_block(meta: dict[str, Any]) -> str:
     """The accuracy table the project README shows for the shipped model."""
-    return "\n".join([README_START, "", *_metrics_table(flat_metrics(meta.get("metrics", {}))), "",
+    return "\n".join([README_START, "", *_metrics_table(flat_metrics(meta.get("metrics", {}))),
+                      *attribution_lines({k: v for k, v in meta.get("metrics", {}).items() if k == "attribution_effect"}), "",
                       f"Model SHA-256 `{meta.get('model_sha256', '?')[:16]}...`, trained on data SHA-256 "
                       f"`{meta.get('data', {}).get('sha256', '?')[:16]}...` ({meta.get('data', {}).get('n_train', '?')} sentences).",
                       README_END])

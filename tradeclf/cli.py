@@ -178,21 +178,41 @@ def info(model: ModelOption = None) -> None:
 @app.command()
 @handles_errors
 def explain(
-    text: Annotated[str, typer.Argument(help="The sentence to explain.")],
-    top: Annotated[int, typer.Option(min=1, help="N-grams to show per label.")] = 8,
+    text: Annotated[str, typer.Argument(help="A sentence, or an article (several sentences: each is explained in article mode).")],
+    top: Annotated[int, typer.Option(min=1, help="Features to show per label.")] = 8,
     model: ModelOption = None,
 ) -> None:
-    """Show, per task, the n-grams that pushed the model toward each predicted label."""
+    """Show the attributed source and, per task, the features that pushed the model toward each predicted label.
+
+    A lone sentence is explained with the heads `predict` uses; an article sentence by sentence with the
+    heads `label` uses (neighbouring sentences and sources resolved across the article)."""
     from .api import check_text, get_model
+    from .segment import split_sentences
 
     saved = get_model(model)
-    explanation = saved.predictor.explain(check_text(text), top=top)
-    for task, by_label in explanation.items():
-        if not by_label:
-            typer.echo(f"{task}: (no label)")
-        for label, pairs in by_label.items():
-            shown = ", ".join(f"{name.split('__', 1)[-1]!r} +{weight:.2f}" for name, weight in pairs) or "(intercept only)"
-            typer.echo(f"{task} = {label}: {shown}")
+    predictor = saved.predictor
+    sentences = [s.text for s in split_sentences(check_text(text))] or [text]
+    article = sentences if len(sentences) > 1 else None
+    sources = predictor.sources(sentences, None if article is None else [0] * len(sentences))
+    for i, sentence in enumerate(sentences):
+        if article is not None:
+            typer.echo(f"[{i}] {sentence}")
+        source = sources[i]
+        if source is None:
+            typer.echo("source: none (narration)")
+        else:
+            entry = f"; actor table: {source.actor.phrase!r} -> {source.actor.code}" if source.actor else "; not in the actor table"
+            where = f" in sentence {source.sentence}" if article is not None and source.sentence != i else ""
+            refers = f", refers to {source.refers_to!r}" if source.refers_to else ""
+            typer.echo(f"source: {source.text!r}{where} ({source.type or 'untyped'}; found by {source.how}"
+                       f"{', verb ' + repr(source.verb) if source.verb else ''}{refers}{entry})")
+        explanation = predictor.explain(sentence, top=top, article=article, index=i)
+        for task, by_label in explanation.items():
+            if not by_label:
+                typer.echo(f"{task}: (no label)")
+            for label, pairs in by_label.items():
+                shown = ", ".join(f"{name!r} +{weight:.2f}" for name, weight in pairs) or "(intercept only)"
+                typer.echo(f"{task} = {label}: {shown}")
 
 
 @app.command()

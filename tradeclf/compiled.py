@@ -155,8 +155,12 @@ class CompiledModel:
 
     def __init__(self, schema: Schema, vocabularies: list[Vocabulary], weights: np.ndarray, intercepts: np.ndarray,
                  alone: dict[str, Head], article: dict[str, tuple[Head, Head, Head]],
-                 thresholds: dict[str, np.ndarray], context_thresholds: dict[str, np.ndarray]):
+                 thresholds: dict[str, np.ndarray], context_thresholds: dict[str, np.ndarray],
+                 actor_table: Any = None, source_weight: float = 1.0):
         self.schema = schema
+        self.actor_table = actor_table  # types attributed sources; None: no attribution
+        self.source_weight = source_weight
+        self.source_vocabulary = next((v for v in vocabularies if v.kind == "source"), None)
         self.vocabularies = vocabularies
         self.n_features = sum(len(v) for v in vocabularies)
         self.weights = np.ascontiguousarray(weights, dtype=np.float64)  # (n_features, n_columns): every head's columns
@@ -183,6 +187,8 @@ class CompiledModel:
         n, parts = len(normals), len(self.vocabularies)
         matrix = None
         for vocabulary in self.vocabularies:
+            if vocabulary.kind == "source":  # not a function of the text alone: see predict_proba
+                continue
             part = vocabulary.counts(normals, self.n_features)
             matrix = part if matrix is None else matrix + part
         if matrix is None:
@@ -199,13 +205,31 @@ class CompiledModel:
         return sparse.csr_matrix((data, cols, matrix.indptr), shape=(n, self.n_features))
 
     # -- probabilities ---------------------------------------------------------------------------------
-    def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> dict[str, np.ndarray]:
+    def sources(self, texts: Sequence[str], article_ids: Sequence | None = None) -> list:
+        """The attributed source of each sentence (tradeclf.attribution.Source or None), resolved across the
+        sentences of an article when `article_ids` are given; all None for a model without an actor table."""
+        from .attribution import attribute_articles
+
+        texts = [t[:MAX_SENTENCE_CHARS] for t in check_texts(texts)]
+        if self.actor_table is None:
+            return [None] * len(texts)
+        return attribute_articles(texts, None if article_ids is None else list(article_ids), self.actor_table)
+
+    def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None,
+                      sources: list | None = None) -> dict[str, np.ndarray]:
         """Task name -> array (n sentences, n labels), columns in schema label order.
 
         With `article_ids` (one per sentence, each article's sentences consecutive and in order) the
-        article-mode heads add the previous and next sentence's scores; without, each sentence stands alone.
+        article-mode heads add the previous and next sentence's scores and sources are resolved across
+        sentences; without, each sentence stands alone. `features` and `sources` may be passed if computed.
         """
         own = self.transform(check_texts(X)) if features is None else features
+        if self.source_vocabulary is not None:
+            from .attribution import source_matrix, source_tokens
+
+            found = self.sources(X, article_ids) if sources is None else sources
+            own = (own + source_matrix([source_tokens(s) for s in found], self.source_vocabulary.index,
+                                       self.n_features, self.source_weight)).tocsr()
         n = own.shape[0]
         in_article = article_ids is not None and bool(self.article)
         if in_article:
@@ -237,19 +261,21 @@ class CompiledModel:
         return decide_labels(self.schema, probabilities, self.thresholds_, self.context_thresholds_,
                              tuple(self.article), in_article)
 
-    def predict(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> list[dict[str, Any]]:
+    def predict(self, X: Sequence[str], features=None, article_ids: Sequence | None = None,
+                sources: list | None = None) -> list[dict[str, Any]]:
         """One {task: label, or list of labels for multi-label tasks} per sentence."""
-        return self.decide(self.predict_proba(X, features, article_ids), in_article=article_ids is not None)
+        return self.decide(self.predict_proba(X, features, article_ids, sources), in_article=article_ids is not None)
 
     # -- explanation -----------------------------------------------------------------------------------
     @property
     def feature_names_(self) -> list[str]:
-        return [term for v in self.vocabularies for term in v.terms]
+        return [f"source {term}" if v.kind == "source" else term for v in self.vocabularies for term in v.terms]
 
-    def coefficients(self, task_name: str, label: str) -> np.ndarray:
-        """The weights behind one label's decision score on a lone sentence (the head `predict` uses)."""
+    def coefficients(self, task_name: str, label: str, head: Head | None = None) -> np.ndarray:
+        """The weights behind one label's decision score: of `head`, by default the one `predict` uses on a
+        lone sentence."""
         task = self.schema.task(task_name)
-        head = self.alone[task_name]
+        head = self.alone[task_name] if head is None else head
         j = task.labels.index(label)
         where = np.flatnonzero(head.columns == j)
         if head.kind == "binary":
@@ -259,21 +285,44 @@ class CompiledModel:
             return np.zeros(self.n_features)
         return self.weights[:, head.start + int(where[0])].astype(np.float64)
 
-    def explain(self, text: str, top: int = 8) -> dict[str, dict[str, list[tuple[str, float]]]]:
-        """Per task, per predicted label: the n-grams whose weight x tf-idf pushed the decision most
-        (exact for linear heads: the decision score is their sum plus the intercept)."""
-        features = self.transform([text])
-        predicted = self.predict([text], features)[0]
+    def explain(self, text: str, top: int = 8, article: Sequence[str] | None = None,
+                index: int | None = None) -> dict[str, dict[str, list[tuple[str, float]]]]:
+        """Per task, per predicted label: the features whose weight x value pushed the decision most (exact
+        for linear heads: the decision score is their sum plus the intercept).
+
+        With `article` (its sentences) and `index` (which one is `text`), the explanation uses the heads and
+        features `label_article` uses: neighbours' n-grams (shown as "previous: ..." / "next: ...") and
+        the source resolved in the article; without, those of a lone sentence, as `predict` sees it.
+        Source features are shown as "source type:CHNGOV", "source verb:warned" and so on.
+        """
+        sentences = [text] if article is None else list(article)
+        at = 0 if article is None else int(index or 0)
+        ids = None if article is None else [0] * len(sentences)
+        sources = self.sources(sentences, ids)
+        text_features = features = self.transform(sentences)
+        if self.source_vocabulary is not None:
+            from .attribution import source_matrix, source_tokens
+
+            features = (text_features + source_matrix([source_tokens(s) for s in sources], self.source_vocabulary.index,
+                                                 self.n_features, self.source_weight)).tocsr()
+        predicted = self.predict(sentences, text_features, ids, sources)[at]  # predict adds the source features itself
         names = self.feature_names_
         out: dict[str, dict[str, list[tuple[str, float]]]] = {}
         for task in self.schema.tasks:
             labels = predicted[task.name] if task.multi_label else [predicted[task.name]]
+            in_article = ids is not None and task.name in self.article
+            parts = ([(self.article[task.name][0], at, ""), (self.article[task.name][1], at - 1, "previous: "),
+                      (self.article[task.name][2], at + 1, "next: ")] if in_article else [(self.alone[task.name], at, "")])
             out[task.name] = {}
             for label in labels:
-                contributions = features.multiply(self.coefficients(task.name, label)).tocsr()
-                idx, values = contributions.indices, contributions.data
-                order = np.argsort(-values)[:top]
-                out[task.name][label] = [(names[idx[k]], float(values[k])) for k in order if values[k] > 0]
+                found: list[tuple[str, float]] = []
+                for head, row, prefix in parts:
+                    if not 0 <= row < len(sentences):
+                        continue
+                    contributions = features[row].multiply(self.coefficients(task.name, label, head)).tocsr()
+                    found += [(prefix + names[j], float(v)) for j, v in zip(contributions.indices, contributions.data) if v > 0]
+                found.sort(key=lambda pair: -pair[1])
+                out[task.name][label] = found[:top]
         return out
 
     # -- arrays ----------------------------------------------------------------------------------------
@@ -281,7 +330,9 @@ class CompiledModel:
         """Everything needed to rebuild the model: numeric arrays and a JSON-able layout."""
         # float16 holds the weights exactly: TradeClassifier rounds its coefficients to float16 when it fits
         arrays: dict[str, np.ndarray] = {"weights": self.weights.astype(np.float16), "intercepts": self.intercepts}
-        layout: dict[str, Any] = {"vocabularies": [], "alone": {}, "article": {},
+        if self.actor_table is not None:
+            arrays["actors"] = np.frombuffer(self.actor_table.to_text().encode("utf-8"), dtype=np.uint8)
+        layout: dict[str, Any] = {"vocabularies": [], "alone": {}, "article": {}, "source_weight": self.source_weight,
                                   "thresholds": {k: v.tolist() for k, v in self.thresholds_.items()},
                                   "context_thresholds": {k: v.tolist() for k, v in self.context_thresholds_.items()}}
         for k, v in enumerate(self.vocabularies):
@@ -345,10 +396,22 @@ class CompiledModel:
                 raise ModelError(f"{where}: heads for {sorted(alone)} but the schema has tasks {schema.task_names}")
             thresholds = {k: np.asarray(v, dtype=np.float64) for k, v in layout["thresholds"].items()}
             context_thresholds = {k: np.asarray(v, dtype=np.float64) for k, v in layout["context_thresholds"].items()}
+            actor_table = None
+            if "actors" in arrays:
+                from .actors import ActorTable
+
+                from .errors import DataError
+
+                try:
+                    actor_table = ActorTable.from_text(bytes(arrays["actors"]).decode("utf-8"), f"{where} (actor table)")
+                except DataError as exc:
+                    raise ModelError(f"{exc}; the model folder is damaged, copy it again or retrain") from None
+            source_weight = float(layout.get("source_weight", 1.0))
         except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
             raise ModelError(f"{where}: inconsistent model layout ({type(exc).__name__}: {exc}); "
                              "the model folder is damaged, copy it again or retrain") from None
-        return cls(schema, vocabularies, weights, intercepts, alone, article, thresholds, context_thresholds)  # type: ignore[arg-type]
+        return cls(schema, vocabularies, weights, intercepts, alone, article, thresholds, context_thresholds,  # type: ignore[arg-type]
+                   actor_table, source_weight)
 
 
 def decide_labels(schema: Schema, probabilities: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],

@@ -27,6 +27,13 @@ class Corpus:
     sentences: list[dict[str, Any]]
     articles: list[dict[str, Any]] = field(default_factory=list)
     source: str = ""
+    actors_text: str = ""  # the actor table (data/actors/*.tsv) that types attributed sources; "" for none
+
+    def actor_table(self):
+        """The corpus's ActorTable, or None when the corpus has no actors/ folder."""
+        from .actors import ActorTable
+
+        return ActorTable.from_text(self.actors_text, f"{self.source}/actors") if self.actors_text.strip() else None
 
     def split(self, *names: str) -> list[dict[str, Any]]:
         return [s for s in self.sentences if s["split"] in names]
@@ -62,6 +69,8 @@ class Corpus:
             fields = {k: row[k] for k in keep}
             fields["origin"] = row.get("origin", "written")
             digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode())
+        if self.actors_text:  # the actor table is training data too: a changed table makes a stale model
+            digest.update(b"actors\n" + self.actors_text.encode("utf-8"))
         return digest.hexdigest()
 
     def to_datasets(self):
@@ -103,7 +112,11 @@ def load_corpus(path: str | Path, schema: Schema | str | Path | None = None, str
         schema = schema or load_schema(path / SCHEMA_FILE)
         problems, articles, sentences = check_corpus(path, schema, near_duplicates=strict)
         raise_on_errors(problems, str(path), strict)
-        return Corpus(schema, sentences, articles, source=str(path))
+        from .actors import ActorTable, read_folder_text
+
+        actors_text = read_folder_text(path)
+        ActorTable.from_text(actors_text, str(path / "actors"))  # refuse a malformed table with its line
+        return Corpus(schema, sentences, articles, source=str(path), actors_text=actors_text)
     return _load_with_datasets(path, schema)
 
 

@@ -159,7 +159,50 @@ def render_stats(folder: Path) -> str:
     _, articles, sentences = check_corpus(folder, schema, near_duplicates=False)
     origin_of = {a["id"]: a.get("origin", "written") for a in articles}
     return "\n".join([START, "", *count_tables(articles, sentences, schema),
-                      *agreement_lines(agreement(folder, schema, origin_of)), *relabel_lines(folder, schema), END])
+                      *agreement_lines(agreement(folder, schema, origin_of)), *relabel_lines(folder, schema),
+                      *span_lines(folder, sentences, origin_of), *actor_lines(folder), END])
+
+
+def span_lines(folder: Path, sentences: list[dict], origin_of: dict[str, str]) -> list[str]:
+    """Gold source spans (codebook section 8): how many, where, and the two annotators' agreement."""
+    from .spans import SECOND_FILE, SOURCES_FILE, load_spans, score_spans
+
+    gold = load_spans(folder / SOURCES_FILE)
+    if not gold:
+        return []
+    row_of = {s["id"]: s for s in sentences}
+    counts: Counter = Counter()
+    for sid, source in gold.items():
+        row = row_of[sid]
+        key = (origin_of.get(row["article_id"], "written"), row["split"])
+        counts[key + ("sentences",)] += 1
+        counts[key + ("sources",)] += source is not None
+    lines = ["### Source spans (who said it)", "",
+             f"{len(gold)} sentences of {len({row_of[i]['article_id'] for i in gold})} whole articles annotated with their "
+             f"attributed source (codebook section 8); {sum(s is not None for s in gold.values())} have one.", "",
+             "| origin | split | sentences | with a source |", "|---|---|---|---|"]
+    for origin, split in sorted({k[:2] for k in counts}, key=lambda k: (k[0] != "real", k[1])):
+        lines.append(f"| {origin} | {split} | {counts[(origin, split, 'sentences')]} | {counts[(origin, split, 'sources')]} |")
+    second = load_spans(folder / SECOND_FILE)
+    if second:
+        m = score_spans(gold, second)
+        lines += ["", f"Blind second annotation of {m['sentences']} sentences ({m['gold_sources']} sources in the first): "
+                  f"source found by both F1 {m['found']['f1']:.3f}, exact span F1 {m['exact']['f1']:.3f}, overlap F1 "
+                  f"{m['overlap']['f1']:.3f}; where both found one, same type {m['type_agreement']}, same role "
+                  f"{m['role_agreement']}, same speaker party {m['party_agreement']}."]
+    return lines + [""]
+
+
+def actor_lines(folder: Path) -> list[str]:
+    """Size of the actor table by file."""
+    directory = folder / "actors"
+    if not directory.is_dir():
+        return []
+    lines = ["### Actor table", "", "| file | entries |", "|---|---|"]
+    for path in sorted(directory.glob("*.tsv")):
+        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
+        lines.append(f"| actors/{path.name} | {n} |")
+    return lines + [""]
 
 
 def relabel_lines(folder: Path, schema: Schema) -> list[str]:

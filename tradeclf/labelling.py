@@ -42,7 +42,7 @@ class RunReport:
 def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict], list[dict]]:
     """Label the records of one chunk in a single vectorised call; errors pass through."""
     saved = get_model(model)
-    rows, errors, texts, owners, article_ids = [], [], [], [], []
+    rows, errors, texts, owners, article_ids, starts = [], [], [], [], [], []
     for number, item in enumerate(items):
         if isinstance(item, RecordError):
             errors.append(item.to_dict())
@@ -55,9 +55,11 @@ def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict],
             texts.append(span.text)
             owners.append((item, index, span))
             article_ids.append(number)
-    for (record, index, span), prediction in zip(owners, predict_many(texts, saved, article_ids)):
+            starts.append(span.start)
+    for (record, index, span), prediction in zip(owners, predict_many(texts, saved, article_ids, starts)):
         rows.append({"article_id": record.id, "sentence_index": index, "start": span.start, "end": span.end,
-                     "text": span.text, "labels": prediction.labels, "probabilities": prediction.probabilities})
+                     "text": span.text, "labels": prediction.labels, "source": prediction.source,
+                     "probabilities": prediction.probabilities})
     return rows, errors
 
 

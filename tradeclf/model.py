@@ -7,6 +7,7 @@ per-label decision threshold tuned by cross-validation on the training data.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -56,6 +57,14 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         the neighbours are empty.
     context_weight : float
         Scale of the neighbours' features relative to the sentence's own.
+    source_tasks : tuple of str
+        Tasks whose heads also see the sentence's attributed source (tradeclf.attribution): its type from the
+        actor table, role, country, reporting verb, how it was found and its words. In article mode pronouns
+        and quotes are resolved across sentences; a lone sentence has only the source it names itself.
+    source_weight : float
+        Scale of the source features (their row is L2-normalised to this length).
+    actor_table : ActorTable or None
+        The actor table that types sources (`ActorTable.from_folder("data")`); needed when source_tasks is set.
     random_state : int
         Seed for anything random; fitting is deterministic for a given seed and data.
 
@@ -78,8 +87,12 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, schema: Schema | None = None, C: float | dict = 1.0, word_ngram_range: tuple = (1, 2),
                  char_ngram_range: tuple | None = (2, 5), min_df: int = 2, cv: int = 3, context_tasks: tuple = (),
-                 context_weight: float = 0.5, random_state: int = 0):
+                 context_weight: float = 0.5, source_tasks: tuple = (), source_weight: float = 1.0,
+                 actor_table: Any = None, random_state: int = 0):
         self.schema = schema
+        self.source_tasks = source_tasks
+        self.source_weight = source_weight
+        self.actor_table = actor_table
         self.context_tasks = context_tasks
         self.context_weight = context_weight
         self.C = C
@@ -107,20 +120,62 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         columns = as_columns(y, self.schema)
         self._weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.featurizer_ = make_featurizer(self.word_ngram_range, self.char_ngram_range, self.min_df)
-        own = self.featurizer_.fit_transform(texts)
-        with_context = self._add_context(own, groups) if self.context_tasks else None
+        text_features = self.featurizer_.fit_transform(texts)
+        self.n_text_features_ = text_features.shape[1]
+        self.source_terms_: list[str] = []
+        alone = in_article = text_features
+        if self.source_tasks:
+            from .attribution import attribute_articles, source_tokens
+
+            table = self._actor_table()
+            alone_tokens = [source_tokens(s) for s in attribute_articles(texts, None, table)]
+            article_tokens = (alone_tokens if groups is None else
+                              [source_tokens(s) for s in attribute_articles(texts, list(groups), table)])
+            seen = Counter(t for a, b in zip(article_tokens, alone_tokens) for t in set(a) | set(b))
+            self.source_terms_ = sorted(t for t, n in seen.items() if n >= 2)
+            alone = self._with_sources(text_features, alone_tokens)
+            in_article = self._with_sources(text_features, article_tokens)
         self.heads_, self.thresholds_, self.binarizers_ = {}, {}, {}
         self.context_heads_, self.context_thresholds_ = {}, {}
         for task in self.schema.tasks:
             C = self.C.get(task.name, 1.0) if isinstance(self.C, dict) else self.C
+            uses_source = task.name in self.source_tasks
+            own = alone if uses_source else text_features
             self.heads_[task.name], self.thresholds_[task.name] = self._fit_head(task, own, columns[task.name], C, groups)
             if task.name in self.context_tasks:  # a second head for article mode; the first serves lone sentences
+                with_context = self._add_context(in_article if uses_source else text_features, groups)
                 self.context_heads_[task.name], self.context_thresholds_[task.name] = self._fit_head(
                     task, with_context, columns[task.name], C, groups)
         self.tasks_ = [t.name for t in self.schema.tasks]
         self.classes_ = [np.array(t.labels) for t in self.schema.tasks]
         del self._weights
         return self
+
+    def _actor_table(self):
+        if self.actor_table is None:
+            raise ValueError("source_tasks needs an actor table: TradeClassifier(..., actor_table=ActorTable.from_folder('data'))")
+        return self.actor_table
+
+    def _with_sources(self, text_features, token_lists: list[list[str]]):
+        """[text features | source features]: the matrix the heads of source_tasks read."""
+        from scipy import sparse
+
+        from .attribution import source_matrix
+
+        index = {t: j for j, t in enumerate(self.source_terms_)}
+        sources = source_matrix(token_lists, index, len(self.source_terms_), self.source_weight)
+        return sparse.hstack([text_features, sources], format="csr")
+
+    def sources(self, X: Sequence[str], article_ids: Sequence | None = None) -> list:
+        """The attributed source of each sentence (tradeclf.attribution.Source or None); needs an actor table."""
+        from .attribution import attribute_articles
+
+        X, in_x = self._split_X(X)
+        article_ids = in_x if article_ids is None else article_ids
+        texts = _check_texts(X)
+        if self.actor_table is None:
+            return [None] * len(texts)
+        return attribute_articles(texts, None if article_ids is None else list(article_ids), self.actor_table)
 
     def _split_X(self, X: Any) -> tuple[Any, list | None]:
         """Sentences and, when X is a DataFrame with an `article_id` column, their article ids."""
@@ -210,22 +265,34 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         previous, following = link @ features, link.T @ features
         return sparse.hstack([features, self.context_weight * previous, self.context_weight * following], format="csr")
 
-    def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None) -> dict[str, np.ndarray]:
+    def predict_proba(self, X: Sequence[str], features=None, article_ids: Sequence | None = None,
+                      sources: list | None = None) -> dict[str, np.ndarray]:
         """Task name -> array (n sentences, n labels) of probabilities, columns in schema label order.
 
         With `article_ids` (one per sentence, each article's sentences consecutive and in order) the
-        context tasks see each sentence's neighbours; without, each sentence stands alone.
+        context tasks see each sentence's neighbours and sources are resolved across sentences; without,
+        each sentence stands alone. `features` (the text features) and `sources` may be passed if computed.
         """
         X, in_x = self._split_X(X)
         article_ids = in_x if article_ids is None else article_ids
-        own = self.transform(X) if features is None else features
+        text_features = self.transform(X) if features is None else features
+        with_sources = text_features
+        if getattr(self, "source_terms_", None):
+            from .attribution import source_tokens
+
+            found = self.sources(X, article_ids) if sources is None else sources
+            with_sources = self._with_sources(text_features, [source_tokens(s) for s in found])
         in_article = article_ids is not None and bool(self.context_heads_)
-        with_context = self._add_context(own, article_ids) if in_article else None
+        contexts: dict[bool, Any] = {}  # built once per kind of own features
         out = {}
         for task in self.schema.tasks:
+            uses_source = task.name in self.source_tasks and with_sources is not text_features
+            own = with_sources if uses_source else text_features
             if in_article and task.name in self.context_heads_:
                 head = self.context_heads_[task.name]
-                proba = fast_proba(head, with_context)
+                if uses_source not in contexts:
+                    contexts[uses_source] = self._add_context(own, article_ids)
+                proba = fast_proba(head, contexts[uses_source])
             else:
                 head = self.heads_[task.name]
                 proba = fast_proba(head, own)
@@ -438,6 +505,11 @@ def compile_estimator(model: "TradeClassifier"):
             terms[j] = term
         vocabularies.append(Vocabulary(kind, terms, np.asarray(part.idf_, dtype=np.float32), tuple(part.ngram_range), offset))
         offset += len(terms)
+    n_text = offset
+    terms = list(getattr(model, "source_terms_", []))
+    if terms:
+        vocabularies.append(Vocabulary("source", terms, np.ones(len(terms), dtype=np.float32), (0, 0), offset))
+        offset += len(terms)
     n_features = offset
     blocks: list[np.ndarray] = []  # (n_features, k) coefficient blocks, stacked left to right
     intercepts: list[np.ndarray] = []
@@ -446,27 +518,33 @@ def compile_estimator(model: "TradeClassifier"):
     def add(task: Task, head, part: slice, scale: float = 1.0, with_intercept: bool = True) -> Head:
         nonlocal width
         kind, classes, coef, intercept, calibration = _head_arrays(task, head)
-        block = (coef[:, part] * scale).T.astype(np.float32)
+        block = np.zeros((n_features, coef.shape[0]), dtype=np.float32)  # text rows, then source rows (zero if unused)
+        own = (coef[:, part] * scale).T.astype(np.float32)
+        block[: own.shape[0]] = own
         blocks.append(block)
         intercepts.append(intercept if with_intercept else np.zeros_like(intercept))
         compiled = Head(task.name, kind, np.asarray(classes, dtype=np.int64), width, calibration)
         width += block.shape[1]
         return compiled
 
-    own = slice(0, n_features)
-    alone = {t.name: add(t, model.heads_[t.name], own) for t in model.schema.tasks}
+    def width_of(task: Task) -> int:  # columns one sentence gives this task's heads
+        return n_features if task.name in model.source_tasks and terms else n_text
+
+    alone = {t.name: add(t, model.heads_[t.name], slice(0, width_of(t))) for t in model.schema.tasks}
     article = {}
     for t in model.schema.tasks:
         if t.name in model.context_heads_:
             head = model.context_heads_[t.name]
-            w = model.context_weight
-            article[t.name] = (add(t, head, own),
-                               add(t, head, slice(n_features, 2 * n_features), w, with_intercept=False),
-                               add(t, head, slice(2 * n_features, 3 * n_features), w, with_intercept=False))
+            w, m = model.context_weight, width_of(t)
+            article[t.name] = (add(t, head, slice(0, m)),
+                               add(t, head, slice(m, 2 * m), w, with_intercept=False),
+                               add(t, head, slice(2 * m, 3 * m), w, with_intercept=False))
     weights = np.ascontiguousarray(np.hstack(blocks)) if blocks else np.zeros((n_features, 0), np.float32)
     return CompiledModel(model.schema, vocabularies, weights, np.concatenate(intercepts).astype(np.float64), alone, article,
                          {k: np.asarray(v, dtype=np.float64) for k, v in model.thresholds_.items() if v is not None},
-                         {k: np.asarray(v, dtype=np.float64) for k, v in model.context_thresholds_.items() if v is not None})
+                         {k: np.asarray(v, dtype=np.float64) for k, v in model.context_thresholds_.items() if v is not None},
+                         actor_table=model.actor_table if terms or model.actor_table is not None else None,
+                         source_weight=float(model.source_weight))
 
 
 def _head_arrays(task: Task, head) -> tuple[str, list[int], np.ndarray, np.ndarray, np.ndarray | None]:

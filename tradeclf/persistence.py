@@ -25,7 +25,7 @@ from .schema import Schema
 MODEL_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
-FORMAT_VERSION = 2  # 1 was a joblib pickle (tradeclf 0.1)
+FORMAT_VERSION = 3  # 1 was a joblib pickle (tradeclf 0.1); 2 had no actor table or source features
 SHIPPED_MODEL_NAME = "default"
 MODEL_ENV = "TRADECLF_MODEL"
 
@@ -49,6 +49,7 @@ class SavedModel:
 
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in self.metadata.get("params", {}).items()}
         params.pop("schema", None)
+        params["actor_table"] = self.predictor.actor_table  # saved with the arrays, not in the JSON
         return TradeClassifier(self.schema, **params)
 
 
@@ -151,6 +152,8 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         if isinstance(value, Schema):
             value = value.name
+        elif key == "actor_table" and value is not None:
+            value = f"{len(value.entries)} entries, saved in {MODEL_FILE}"
         elif isinstance(value, tuple):
             value = list(value)
         out[key] = value

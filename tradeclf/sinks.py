@@ -40,7 +40,10 @@ def infer_format(output: str, given: str | None) -> str:
 
 def flat_row(row: dict[str, Any], schema: Schema) -> dict[str, Any]:
     """A sentence row with one column per task and one per task-label probability (for CSV/Parquet)."""
-    flat = {k: v for k, v in row.items() if k not in ("labels", "probabilities")}
+    flat = {k: v for k, v in row.items() if k not in ("labels", "probabilities", "source")}
+    source = row.get("source") or {}
+    for key in ("text", "start", "end", "type"):  # one column each, empty for narration
+        flat[f"source_{key}"] = source.get(key)
     for task in schema.tasks:
         value = row["labels"][task.name]
         flat[task.name] = MULTI_LABEL_SEPARATOR.join(value) if task.multi_label else value
@@ -72,7 +75,9 @@ class StdoutSink:
             self._labels.append(row["labels"])
             labels = " | ".join(f"{task}: {', '.join(v) if isinstance(v, list) else v}" if v else f"{task}: -"
                                 for task, v in row["labels"].items())
-            print(f"[{row['sentence_index']}] {row['text']}\n      {labels}")
+            source = row.get("source")
+            said = f"      source: {source['text']} ({source['type'] or 'untyped'}, chars {source['start']}-{source['end']})\n" if source else ""
+            print(f"[{row['sentence_index']}] {row['text']}\n{said}      {labels}")
 
     def _end_article(self) -> None:
         from .article import summarise
@@ -214,8 +219,10 @@ def _write_parquet(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     def flush() -> None:
         nonlocal writer
         table = pa.Table.from_pylist(batch)
-        if writer is None:
-            writer = pq.ParquetWriter(path, table.schema)
+        if writer is None:  # source columns are all null in a batch of narration: give them their real types
+            fixed = {"source_text": pa.string(), "source_type": pa.string(), "source_start": pa.int64(), "source_end": pa.int64()}
+            schema = pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in table.schema])
+            writer = pq.ParquetWriter(path, schema)
         writer.write_table(table.cast(writer.schema))
         batch.clear()
 

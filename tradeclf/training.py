@@ -25,6 +25,7 @@ C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 REAL_WEIGHT_GRID = (1.0, 2.0, 4.0)  # weight of a real sentence relative to a written one
 SEARCH_FOLDS = 5
 CONTEXT_MARGIN = 0.005  # a task reads the neighbouring sentences only if CV gains at least this much
+SOURCE_MARGIN = 0.005  # a task reads the attributed source only if CV gains at least this much
 DEFAULT_SEED = 0
 
 
@@ -65,7 +66,8 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
     gold = {t.name: indicator(labels[t.name], t) for t in schema.tasks}
     base_weight = weights[len(weights) // 2] if real.any() else 1.0
     splits = list(GroupKFold(folds).split(texts, groups=documents))
-    shared = (schema, texts, articles, real, scored, labels, gold, seed)
+    table = corpus.actor_table()
+    shared = (schema, texts, articles, real, scored, labels, gold, seed, table)
     # stage 1: C and mode per task, at the base weight; folds run in parallel (each is independent)
     plans = [{t.name: [(mode, C, base_weight) for mode in ("sentence", "context") for C in grid] for t in schema.tasks}
              for _ in splits]
@@ -98,7 +100,25 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
                 weight_cv[t.name][str(w)] = round(float(np.mean(per_fold)), 4)
         mean_over_tasks = {w: float(np.mean([weight_cv[t][str(w)] for t in weight_cv])) for w in weights}
         chosen_weight = max(weights, key=lambda w: (round(mean_over_tasks[w], 4), -w))
+    source_tasks: list[str] = []
+    source_cv: dict[str, dict[str, float]] = {}
+    if table is not None:
+        # stage 3: does the attributed source (tradeclf.attribution) help each task, at its chosen settings?
+        mode_of = {t.name: "context" if t.name in context_tasks else "sentence" for t in schema.tasks}
+        plans = [{t.name: [(m + "+source", best_C[t.name], chosen_weight) for m in (mode_of[t.name],)] for t in schema.tasks}
+                 for _ in splits]
+        baseline_plans = [{t.name: [(mode_of[t.name], best_C[t.name], chosen_weight)] for t in schema.tasks} for _ in splits]
+        with_source = _run_folds(shared, splits, plans, log, "source search")
+        without = _run_folds(shared, splits, baseline_plans, log, "source baseline") if chosen_weight != base_weight else results
+        for t in schema.tasks:
+            key = (mode_of[t.name], best_C[t.name], chosen_weight)
+            plain = float(np.mean([r[t.name][key] for r in without]))
+            sourced = float(np.mean([r[t.name][(key[0] + "+source", *key[1:])] for r in with_source]))
+            source_cv[t.name] = {"without": round(plain, 4), "with": round(sourced, 4), "gain": round(sourced - plain, 4)}
+            if sourced - plain >= SOURCE_MARGIN:
+                source_tasks.append(t.name)
     return {"C": best_C, "context_tasks": context_tasks, "context_gain": gain, "real_weight": chosen_weight,
+            "source_tasks": source_tasks, "source_cv": source_cv,
             "cv": cv, "weight_cv": weight_cv, "folds": folds, "grid": list(grid), "weights": list(weights),
             "scored_on": "real sentences, folds grouped by source document" if real.any() else "all sentences, folds grouped by article",
             "score": {t.name: ("macro average precision" if t.multi_label else "macro-F1") for t in schema.tasks}}
@@ -124,14 +144,21 @@ def _score_fold(shared: tuple, train_idx: np.ndarray, val_idx: np.ndarray, plan:
     from .features import make_featurizer
     from .model import TradeClassifier
 
-    schema, texts, articles, real, scored, labels, gold, seed = shared
+    schema, texts, articles, real, scored, labels, gold, seed, table = shared
     probe = TradeClassifier(schema)
     featurizer = make_featurizer(probe.word_ngram_range, probe.char_ngram_range, probe.min_df)
     own_train = featurizer.fit_transform(texts[train_idx])
     own_val = featurizer.transform(texts[val_idx])
+    modes = {mode for settings in plan.values() for mode, _, _ in settings}
     matrices = {"sentence": (own_train, own_val)}
-    if any(mode == "context" for settings in plan.values() for mode, _, _ in settings):
+    if "context" in modes:
         matrices["context"] = (probe._add_context(own_train, articles[train_idx]), probe._add_context(own_val, articles[val_idx]))
+    if any(mode.endswith("+source") for mode in modes):
+        alone, in_article = _source_features(table, texts, articles, train_idx, val_idx, own_train, own_val, seed)
+        matrices["sentence+source"] = alone
+        if "context+source" in modes:
+            matrices["context+source"] = (probe._add_context(in_article[0], articles[train_idx]),
+                                          probe._add_context(in_article[1], articles[val_idx]))
     out: dict[str, dict] = {}
     for task in schema.tasks:
         out[task.name] = {}
@@ -141,6 +168,29 @@ def _score_fold(shared: tuple, train_idx: np.ndarray, val_idx: np.ndarray, plan:
             out[task.name][(mode, C, w_real)] = _fold_score(task, gold[task.name], labels[task.name], X_train, X_val, train_idx,
                                                             val_idx[scored[val_idx]], scored[val_idx], C, seed, weights)
     return out
+
+
+def _source_features(table, texts, articles, train_idx, val_idx, own_train, own_val, seed: int) -> tuple:
+    """[text | source] matrices for one fold, as TradeClassifier builds them: ((train, val) with each sentence
+    alone, (train, val) with sources resolved in the article); the source vocabulary comes from the train part."""
+    from .model import TradeClassifier
+
+    probe = TradeClassifier(None, source_tasks=("any",), actor_table=table)
+    probe.source_terms_ = []
+    from collections import Counter
+
+    from .attribution import attribute_articles, source_tokens
+
+    def tokens(idx: np.ndarray, in_article: bool) -> list[list[str]]:
+        part = list(texts[idx])
+        return [source_tokens(s) for s in attribute_articles(part, list(articles[idx]) if in_article else None, table)]
+
+    alone_train, article_train = tokens(train_idx, False), tokens(train_idx, True)
+    seen = Counter(t for a, b in zip(article_train, alone_train) for t in set(a) | set(b))
+    probe.source_terms_ = sorted(t for t, n in seen.items() if n >= 2)
+    alone = (probe._with_sources(own_train, alone_train), probe._with_sources(own_val, tokens(val_idx, False)))
+    in_article = (probe._with_sources(own_train, article_train), probe._with_sources(own_val, tokens(val_idx, True)))
+    return alone, in_article
 
 
 def _fold_score(task, gold: np.ndarray, labels: list, X_train, X_val, train_idx, val_idx, val_mask, C: float, seed: int,
@@ -249,6 +299,10 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
         log(f"  C: {search_result['C']}; tasks reading neighbouring sentences: "
             f"{', '.join(search_result['context_tasks']) or 'none'} (CV gain {search_result['context_gain']}); "
             f"real-text weight {real_weight}")
+        if search_result.get("source_tasks"):
+            params["source_tasks"] = tuple(search_result["source_tasks"])
+            log(f"  tasks reading the attributed source: {', '.join(params['source_tasks'])} (CV {search_result['source_cv']})")
+    params["actor_table"] = corpus.actor_table()  # types sources in every row's output, used as features or not
     metrics: dict[str, Any] = {}
     if reuse and "cv" in reuse.get("metrics", {}):
         metrics["cv"] = reuse["metrics"]["cv"]
@@ -273,6 +327,12 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
                 alone = evaluate_predictions(corpus.labels(held_out), model.predict(corpus.texts(held_out)), corpus.schema,
                                              seed=seed, groups=ids)
                 metrics[f"{split} (sentence alone)"] = alone
+    if model.source_tasks:
+        log("fitting the same model without source features, to measure what attribution adds")
+        metrics["attribution_effect"] = attribution_effect(corpus, rows, model, params, real_weight, seed)
+    spans = attribution_spans(corpus)
+    if spans:
+        metrics["attribution_spans"] = spans
     metadata = {
         "compiled_max_difference": verify_compiled(model, corpus),
         "baselines": baseline_metrics(corpus, rows),
@@ -296,6 +356,52 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
 
 
 COMPILED_TOLERANCE = 1e-6
+
+
+def attribution_effect(corpus: Corpus, rows: list[dict], model: Any, params: dict[str, Any], real_weight: float,
+                       seed: int) -> dict[str, Any]:
+    """Per report split and task: macro-F1 with and without the source features, and the gain with a paired
+    bootstrap interval over articles (the same model otherwise: same data, C, neighbours and weights)."""
+    from .metrics import paired_difference
+    from .model import TradeClassifier
+
+    plain = TradeClassifier(corpus.schema, **{**params, "source_tasks": ()}).fit(
+        corpus.texts(rows), rows, groups=[r["article_id"] for r in rows], sample_weight=sentence_weights(rows, real_weight))
+    out = {}
+    for split in REPORT_SPLITS:
+        held_out = corpus.subset(split)
+        if held_out:
+            ids = [r["article_id"] for r in held_out]
+            texts = corpus.texts(held_out)
+            out[split] = paired_difference(corpus.labels(held_out), model.predict(texts, article_ids=ids),
+                                           plain.predict(texts, article_ids=ids), corpus.schema, ids, seed)
+    return out
+
+
+def attribution_spans(corpus: Corpus) -> dict[str, Any]:
+    """The attribution rules scored against the gold source spans (data/sources.jsonl) of each report split,
+    and the two annotators against each other on the double-annotated sample."""
+    from .spans import SECOND_FILE, SOURCES_FILE, load_spans, predicted_spans, score_spans
+
+    folder = Path(corpus.source)
+    gold = load_spans(folder / SOURCES_FILE) if folder.is_dir() else {}
+    table = corpus.actor_table()
+    if not gold or table is None:
+        return {}
+    out: dict[str, Any] = {}
+    for split in REPORT_SPLITS + ("train+dev",):
+        names = TRAIN_SPLITS if split == "train+dev" else None
+        subset = corpus.split(*names) if names else corpus.subset(split)
+        articles = {r["article_id"] for r in subset if r["id"] in gold}
+        if not articles:
+            continue
+        article_rows = [r for r in corpus.sentences if r["article_id"] in articles]
+        predicted = predicted_spans(article_rows, table)
+        out[split] = score_spans({k: v for k, v in gold.items() if k in predicted}, predicted)
+    second = load_spans(folder / SECOND_FILE)
+    if second:
+        out["agreement (second annotator vs first)"] = score_spans(gold, second)
+    return out
 
 
 def verify_compiled(model: Any, corpus: Corpus) -> float:

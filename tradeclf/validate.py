@@ -6,6 +6,8 @@ at a time.
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -171,8 +173,59 @@ def check_corpus(folder: str | Path, schema: Schema, near_duplicates: bool = Tru
                                         f"same text as line {first_number} with different labels"))
     if near_duplicates and len(sentences) > 1:
         problems.extend(find_near_duplicates(sentences, schema, str(sentences_path)))
+    problems.extend(check_actor_table(folder))
+    text_of = {row["id"]: row for row in sentences}
+    for name in ("sources.jsonl", "agreement/sources_second.jsonl"):
+        if (folder / name).is_file():
+            problems.extend(check_source_spans(folder / name, text_of))
     problems.sort(key=lambda p: (p.file, p.line))
     return problems, list(articles.values()), sentences
+
+
+SOURCE_TYPE = re.compile(r"^([A-Z]{3})?(GOV|LEG|MED|BUS|AGR|EDU|IGO|NGO|JNT|OTH)$")
+
+
+def check_actor_table(folder: Path) -> list[Problem]:
+    """Every line of data/actors/*.tsv is `phrase<TAB>CODE` (codebook section 8; tradeclf.actors)."""
+    from .actors import ActorTable
+    from .errors import DataError
+
+    problems: list[Problem] = []
+    directory = folder / "actors"
+    for path in sorted(directory.glob("*.tsv")) if directory.is_dir() else []:
+        try:
+            ActorTable.from_text(path.read_text(encoding="utf-8"), str(path))
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(str(path), 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8"))
+        except DataError as exc:
+            problems.append(Problem(str(path), 0, "", str(exc).split(": ", 1)[-1]))
+    return problems
+
+
+def check_source_spans(path: Path, sentences: dict[str, dict]) -> list[Problem]:
+    """Gold source spans: known sentences of one article, offsets that give the text, a known type."""
+    problems: list[Problem] = []
+    for number, row in read_jsonl(path, problems):
+        where = (str(path), number)
+        sid, source = row.get("id"), row.get("source", "missing")
+        if sid not in sentences:
+            problems.append(Problem(*where, "id", f"sentence {sid!r} is not in the corpus"))
+            continue
+        if source is None:
+            continue
+        if not isinstance(source, dict):
+            problems.append(Problem(*where, "source", "must be null or an object {sentence, text, start, end, type}"))
+            continue
+        mention = sentences.get(source.get("sentence"))
+        if mention is None or mention["article_id"] != sentences[sid]["article_id"]:
+            problems.append(Problem(*where, "source", f"mention sentence {source.get('sentence')!r} is not in the same article"))
+            continue
+        start, end = source.get("start"), source.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or mention["text"][start:end] != source.get("text"):
+            problems.append(Problem(*where, "source", f"offsets {start}-{end} do not give {source.get('text')!r} in {mention['id']}"))
+        if not SOURCE_TYPE.match(str(source.get("type"))):
+            problems.append(Problem(*where, "type", f"unknown source type {source.get('type')!r}; codebook section 8 lists them"))
+    return problems
 
 
 def document_of(article: dict[str, Any]) -> str:
