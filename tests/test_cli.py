@@ -66,7 +66,7 @@ def test_label_txt_folder_to_jsonl_with_summary(trained_model, tmp_path):
     spokesman, farmers = rows[1]["source"], rows[2]["source"]
     assert ARTICLE[spokesman["start"]:spokesman["end"]] == spokesman["text"] == "a Chinese commerce ministry spokesman"
     assert spokesman["type"] == "CHNGOV"
-    assert farmers["text"] == "Soybean farmers" and farmers["type"] == "AGR"  # trailing place left out (codebook 8)
+    assert farmers["text"] == "Soybean farmers in Iowa" and farmers["type"] == "USAAGR"  # a place that identifies the source stays (codebook 8)
     assert rows[0]["source"] is None
     summaries = read_jsonl(summary)
     assert [s["article_id"] for s in summaries] == ["a", "b"]
@@ -84,7 +84,7 @@ def test_label_table_formats(trained_model, tmp_path, fmt):
     assert len(frame) == 9
     assert list(frame["article_id"].unique()) == ["d0", "d1", "d2"]
     assert {"issues", "speaker", "stance", "progress", "p_speaker_none", "start", "end"} <= set(frame.columns)
-    assert list(frame["source_text"][:3].fillna("")) == ["", "a Chinese commerce ministry spokesman", "Soybean farmers"]
+    assert list(frame["source_text"][:3].fillna("")) == ["", "a Chinese commerce ministry spokesman", "Soybean farmers in Iowa"]
     assert frame["source_type"][1] == "CHNGOV" and ARTICLE[int(frame["source_start"][1]):int(frame["source_end"][1])] == frame["source_text"][1]
 
 

@@ -102,8 +102,8 @@ def predict(
 @app.command()
 @handles_errors
 def label(
-    inputs: Annotated[list[str], typer.Argument(help=".txt files, folders of them, .jsonl/.csv/.parquet files with a text column, or - for stdin.", show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
+    inputs: Annotated[list[str], typer.Argument(help=".txt files, .jsonl/.csv/.parquet files with a text column, folders of these (recursive, hidden files skipped), or - for stdin.", show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output file (.jsonl, .csv or .parquet), or - for stdout.")] = "-",
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="jsonl, csv, parquet, or text (readable, stdout only); default: from the output's suffix, else jsonl.", show_default=False)] = None,
     text_field: Annotated[str, typer.Option(help="Column or field holding the article text in table inputs.")] = "text",
     id_field: Annotated[str, typer.Option(help="Column or field holding the article id (default: file:line).")] = "id",
@@ -123,15 +123,16 @@ def label(
     report = label_files(inputs, output, fmt, model, text_field, id_field, str(summary) if summary else None,
                          str(errors) if errors else None, resume, overwrite, jobs, strict, engine=engine, scheduler=scheduler)
     for error in report.errors[:20]:
-        typer.echo(f"skipped {error['location']}: {error['error']}", err=True)
+        typer.echo(f"{'warning' if error.get('warning') else 'skipped'} {error['location']}: {error['error']}", err=True)
     if len(report.errors) > 20:
         typer.echo(f"... and {len(report.errors) - 20} more", err=True)
-    typer.echo(f"labelled {report.records - len(report.errors) - report.resumed_from} articles "
+    skipped = report.skipped
+    typer.echo(f"labelled {report.records - len(skipped) - report.resumed_from} articles "
                f"({report.sentences} sentences) in {report.seconds:.1f}s"
                + (f", resumed after {report.resumed_from}" if report.resumed_from else "")
-               + (f"; {len(report.errors)} skipped, listed in {errors or str(output) + '.errors.jsonl'}" if report.errors and output != "-" else "")
+               + (f"; {len(skipped)} skipped, listed in {errors or str(output) + '.errors.jsonl'}" if skipped and output != "-" else "")
                + (f" -> {output}" if output != "-" else ""), err=True)
-    if report.errors:  # the good records are labelled; the exit code still tells a script that some were not
+    if skipped:  # the good records are labelled; the exit code still tells a script that some were not
         raise typer.Exit(1)
 
 

@@ -29,3 +29,15 @@ class DataError(TradeclfError):
     def __init__(self, message: str, problems: list | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+
+
+class OutputBusyError(TradeclfError):
+    """Another run holds the lock on the output: two runs into one file would corrupt it."""
+
+    exit_code = 6
+
+
+class WorkerError(TradeclfError):
+    """A worker process died (killed, out of memory): the run can be resumed."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again (with --resume)

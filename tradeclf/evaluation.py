@@ -12,6 +12,7 @@ import numpy as np
 
 from .baselines import LEXICON_FILE, SYSTEMS, LexiconBaseline, Unavailable
 from .data import Corpus
+from .errors import InputError
 from .metrics import evaluate_predictions
 from .persistence import SavedModel, atomic_write_bytes
 from .training import REPORT_SPLITS, TRAIN_SPLITS
@@ -35,9 +36,10 @@ def compare_systems(corpus: Corpus, saved: SavedModel, splits: list[str], baseli
     train_texts = corpus.texts(train_rows)
     results: dict[str, Any] = {"systems": {}, "skipped": {}}
     systems: list[tuple[str, Any]] = [("tradeclf", saved.predictor)]
+    unknown = [name for name in baselines if name not in SYSTEMS]
+    if unknown:  # before any baseline is trained
+        raise InputError(f"--baselines: unknown baseline(s) {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
     for name in baselines:
-        if name not in SYSTEMS:
-            raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(SYSTEMS)}")
         system = LexiconBaseline(lexicon) if name == "lexicon" and lexicon else SYSTEMS[name]()
         try:
             log(f"training baseline {name}")

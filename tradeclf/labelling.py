@@ -13,14 +13,15 @@ from typing import Any, Iterable, Iterator
 
 from .api import ModelLike, get_model, predict_many
 from .article import summarise
-from .errors import InputError
+from .errors import InputError, TradeclfError, WorkerError
 from .persistence import SavedModel, atomic_write_bytes
 from .schema import Schema
 from .segment import split_sentences
-from .sinks import STDOUT, FileSink, StdoutSink, infer_format
-from .sources import Item, RecordError, read_records
+from .sinks import STDOUT, FileSink, StdoutSink, infer_format, run_files
+from .sources import Item, Record, RecordError, expand_inputs, input_bytes, input_fingerprint, read_records
 
 CHUNK_RECORDS = 64
+MAX_ARTICLE_CHARS = 1_000_000  # one article is labelled in one pass; longer ones are refused (memory grows with length)
 
 
 @dataclass
@@ -34,8 +35,14 @@ class RunReport:
     seconds: float = 0.0
     output: str = ""
 
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """Records not labelled (errors that are not mere warnings such as a renamed duplicate id)."""
+        return [e for e in self.errors if not e.get("warning")]
+
     def to_dict(self) -> dict[str, Any]:
-        return {"records": self.records, "sentences": self.sentences, "errors": len(self.errors),
+        return {"records": self.records, "sentences": self.sentences, "errors": len(self.skipped),
+                "warnings": len(self.errors) - len(self.skipped),
                 "resumed_from": self.resumed_from, "seconds": round(self.seconds, 2), "output": self.output}
 
 
@@ -46,6 +53,11 @@ def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict],
     for number, item in enumerate(items):
         if isinstance(item, RecordError):
             errors.append(item.to_dict())
+            continue
+        if len(item.text) > MAX_ARTICLE_CHARS:
+            errors.append(RecordError(item.location, f"the article has {len(item.text):,} characters, over the limit of "
+                                      f"{MAX_ARTICLE_CHARS:,} for one article; split it into parts (one record each) "
+                                      "and label those").to_dict())
             continue
         spans = split_sentences(item.text)
         if not spans:
@@ -74,7 +86,25 @@ _worker_model: SavedModel | None = None
 
 def _init_worker(model_path: str) -> None:
     global _worker_model
+    _exit_with_parent()
     _worker_model = get_model(model_path)
+
+
+def _exit_with_parent() -> None:
+    """A worker whose parent dies (even by SIGKILL, which runs no cleanup) exits within half a second,
+    instead of labelling on as an orphan: a watchdog thread notices that its parent changed."""
+    import os
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="tradeclf-parent-watch").start()
 
 
 def _label_in_worker(items: list[Item]) -> tuple[list[dict], list[dict], int]:
@@ -104,8 +134,8 @@ def process_results(batches: Iterable[list[Item]], model_path: str, jobs: int) -
         try:
             yield from ordered((executor.submit(_label_in_worker, batch) for batch in batches), 2 * jobs)
         except BrokenProcessPool:
-            raise InputError("a worker process died (killed or out of memory); rerun the same command with --resume "
-                             "to continue from the last completed chunk") from None
+            raise WorkerError("a worker process died (killed or out of memory); rerun the same command with --resume "
+                              "to continue from the last completed chunk") from None
 
 
 def write_summaries(rows_path: Path, summary_path: Path, schema: Schema) -> None:
@@ -132,7 +162,12 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
                 resume: bool = False, overwrite: bool = False, jobs: int = 1, strict: bool = False,
                 chunk_records: int = CHUNK_RECORDS, progress: bool | None = None, engine: str = "local",
                 scheduler: str | None = None) -> RunReport:
-    """Label every article in `inputs` into `output`; see `tradeclf label --help` for the options."""
+    """Label every article in `inputs` into `output`; see `tradeclf label --help` for the options.
+
+    Everything a user can get wrong (inputs, options, existing files) is checked before anything is written;
+    a user error found later (a CSV without the text column, --strict) removes what the run wrote, and an
+    interruption (Ctrl-C, a kill, a dead worker) leaves a checkpoint for --resume.
+    """
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -141,41 +176,60 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
     saved = get_model(model)
     fmt = infer_format(output, fmt)
     if output == STDOUT:
-        if resume or summary:
-            raise InputError("-o -: --resume and --summary need an output file")
+        if resume or summary or errors:
+            raise InputError("-o -: --resume, --summary and --errors need an output file (errors go to stderr)")
+        sources = expand_inputs(inputs)
         sink: StdoutSink | FileSink = StdoutSink(fmt, saved.schema)
     else:
-        fingerprint = {"inputs": [str(Path(p).resolve()) if p != "-" else p for p in inputs], "format": fmt,
-                       "text_field": text_field, "id_field": id_field, "model": saved.metadata.get("model_sha256")}
         errors = errors or f"{output}.errors.jsonl"
+        never_inputs = run_files(Path(output), Path(errors)) + ([Path(summary)] if summary else [])
+        sources = expand_inputs(inputs, exclude=never_inputs)
+        for extra in (summary, errors):
+            if extra and Path(extra).exists() and not (overwrite or resume):
+                raise InputError(f"{extra}: already exists; choose another name, or add --overwrite to replace it")
+        fingerprint = {"inputs": input_fingerprint(sources), "format": fmt, "text_field": text_field,
+                       "id_field": id_field, "model": saved.metadata.get("model_sha256")}
         sink = FileSink(output, fmt, saved.schema, errors, resume=resume, overwrite=overwrite, fingerprint=fingerprint)
     report = RunReport(resumed_from=sink.resumed_records, output=output, records=sink.resumed_records)
-    items = islice(read_records(inputs, text_field, id_field), sink.resumed_records, None)
-    bar = tqdm(unit=" articles", initial=sink.resumed_records, disable=None if progress is None else not progress,
-               desc="labelling", leave=False)
+    warnings: list[dict] = []
+    items = islice(_unique_ids(read_records(sources, text_field, id_field, expanded=True), warnings, sink.resumed_records),
+                   sink.resumed_records, None)
+    total = input_bytes(sources)
+    sizes: deque = deque()
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc="labelling", leave=False,
+               disable=None if progress is None else not progress)
     try:
         if strict:
             items = _stop_at_first_error(items)
+        batches = _measured(chunks(items, chunk_records), sizes)
         if engine == "dask":
             from .distributed import dask_results
 
-            results = dask_results(chunks(items, chunk_records), saved, scheduler)
+            results = dask_results(batches, saved, scheduler)
         elif jobs > 1:
             if saved.path is None:
                 raise InputError("--jobs needs a model saved in a folder")
-            results = process_results(chunks(items, chunk_records), str(saved.path), jobs)
+            results = process_results(batches, str(saved.path), jobs)
         else:
-            results = ((*label_chunk(chunk, saved), len(chunk)) for chunk in chunks(items, chunk_records))
+            results = ((*label_chunk(chunk, saved), len(chunk)) for chunk in batches)
         for rows, chunk_errors, n in results:
+            chunk_errors = chunk_errors + warnings
+            warnings.clear()
             report.records += n
             report.sentences += len(rows)
             report.errors.extend(chunk_errors)
             sink.write(rows, chunk_errors, report.records)
-            bar.update(n)
+            bar.update(sizes.popleft() if sizes else 0)
         if summary and isinstance(sink, FileSink):
             sink.rows_handle.flush()
             write_summaries(sink.partial, Path(summary), saved.schema)
         sink.commit()
+    except TradeclfError as exc:
+        if isinstance(exc, WorkerError):
+            sink.abort()  # resumable: the inputs are fine
+        else:
+            sink.discard()  # the inputs or options must change: a rerun starts clean
+        raise
     except BaseException:
         sink.abort()
         raise
@@ -183,6 +237,30 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
         bar.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _measured(batches: Iterable[list[Item]], sizes: deque) -> Iterator[list[Item]]:
+    """Pass chunks through, noting each chunk's input bytes (results come back in order: the bar pops them)."""
+    for batch in batches:
+        sizes.append(sum(item.nbytes for item in batch))
+        yield batch
+
+
+def _unique_ids(items: Iterable[Item], warnings: list[dict], already_done: int) -> Iterator[Item]:
+    """Records with ids made unique: a repeated id gets '#2', '#3'... and a warning in the errors file (only for
+    records not already labelled before a --resume, so the warnings are not written twice)."""
+    seen: dict[str, int] = {}
+    for number, item in enumerate(items):
+        if isinstance(item, Record):
+            count = seen.get(item.id, 0) + 1
+            seen[item.id] = count
+            if count > 1:
+                renamed = f"{item.id}#{count}"
+                if number >= already_done:
+                    warnings.append({"location": item.location, "error": f"duplicate id {item.id!r}; labelled as {renamed!r}",
+                                     "warning": True})
+                item = Record(renamed, item.text, item.location, item.nbytes)
+        yield item
 
 
 def _stop_at_first_error(items: Iterable[Item]) -> Iterator[Item]:

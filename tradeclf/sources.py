@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from collections import Counter
+from typing import Any, Iterable, Iterator, Union
 
 from .errors import InputError
 
@@ -22,11 +24,12 @@ STDIN = "-"
 
 @dataclass(frozen=True)
 class Record:
-    """One article to label."""
+    """One article to label; `nbytes` is how much of the input it used (for the progress bar's ETA)."""
 
     id: str
     text: str
     location: str
+    nbytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class RecordError:
 
     location: str
     message: str
+    nbytes: int = 0
 
     def to_dict(self) -> dict[str, str]:
         return {"location": self.location, "error": self.message}
@@ -43,8 +47,13 @@ class RecordError:
 Item = Union[Record, RecordError]
 
 
-def expand_inputs(paths: list[str]) -> list[Path | str]:
-    """Files as given; folders become their .txt and table files, sorted; '-' is stdin. Missing paths fail early."""
+FOLDER_SUFFIXES = {".txt"} | set(TABLE_SUFFIXES)  # what a folder is expanded to (hidden files never)
+
+
+def expand_inputs(paths: list[str], exclude: Iterable[Path] = ()) -> list[Path | str]:
+    """Files as given; folders become their .txt and table files (recursively, sorted, hidden files and folders
+    skipped, and never the run's own output or side files in `exclude`); '-' is stdin. Missing paths fail early."""
+    skip = {Path(p).resolve() for p in exclude}
     out: list[Path | str] = []
     for raw in paths:
         if raw == STDIN:
@@ -52,23 +61,57 @@ def expand_inputs(paths: list[str]) -> list[Path | str]:
             continue
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix.lower() in TEXT_SUFFIXES | set(TABLE_SUFFIXES)))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                           and p.resolve() not in skip)
             if not found:
                 raise InputError(f"{path}: the folder has no .txt, .jsonl, .csv or .parquet files to label")
             out.extend(found)
         elif path.is_file():
+            if path.resolve() in skip:
+                raise InputError(f"{path}: this is the run's own output (or one of its side files); it cannot also be an input")
             out.append(path)
         else:
-            raise InputError(f"{path}: no such file or folder")
+            raise InputError(f"{path}: no such file or folder; check the path")
     return out
 
 
-def read_records(paths: list[str], text_field: str = "text", id_field: str = "id") -> Iterator[Item]:
-    """Stream records from every input in order."""
-    for source in expand_inputs(paths):
+def text_ids(sources: list[Path | str]) -> dict[Path, str]:
+    """The article id of each .txt input: its name without suffix, or its path when two names collide."""
+    texts = [p for p in sources if isinstance(p, Path) and TABLE_SUFFIXES.get(p.suffix.lower()) is None]
+    stems = Counter(p.stem for p in texts)
+    return {p: (p.stem if stems[p.stem] == 1 else str(p.with_suffix(""))) for p in texts}
+
+
+def input_fingerprint(sources: list[Path | str]) -> list[Any]:
+    """What identifies the inputs' content for --resume: each file's path, size and modification time."""
+    out: list[Any] = []
+    for source in sources:
+        if isinstance(source, Path):
+            stat = source.stat()
+            out.append([str(source.resolve()), stat.st_size, stat.st_mtime_ns])
+        else:
+            out.append(source)
+    return out
+
+
+def input_bytes(sources: list[Path | str]) -> int | None:
+    """Total size of the inputs, or None when one is stdin (unknown)."""
+    if any(not isinstance(s, Path) for s in sources):
+        return None
+    return sum(s.stat().st_size for s in sources)  # type: ignore[union-attr]
+
+
+def read_records(paths: list[str] | list[Path | str], text_field: str = "text", id_field: str = "id",
+                 expanded: bool = False) -> Iterator[Item]:
+    """Stream records from every input in order (`expanded`: the paths come from expand_inputs already)."""
+    sources = list(paths) if expanded else expand_inputs([str(p) for p in paths])
+    ids = text_ids(sources)
+    for source in sources:
         if source == STDIN:
             yield from _text_record(sys.stdin.buffer.read(), "stdin", "<stdin>")
             continue
+        assert isinstance(source, Path)
         kind = TABLE_SUFFIXES.get(source.suffix.lower())
         if kind == "jsonl":
             yield from _jsonl_records(source, text_field, id_field)
@@ -77,24 +120,29 @@ def read_records(paths: list[str], text_field: str = "text", id_field: str = "id
         elif kind == "parquet":
             yield from _parquet_records(source, text_field, id_field)
         else:
-            yield from _text_record(source.read_bytes(), source.stem, str(source))
+            yield from _text_record(source.read_bytes(), ids.get(source, source.stem), str(source))
 
 
 def _text_record(data: bytes, record_id: str, location: str) -> Iterator[Item]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield RecordError(location, f"not UTF-8 text (bad byte at offset {exc.start}); re-save the file as UTF-8")
+        yield RecordError(location, f"not UTF-8 text (bad byte at offset {exc.start}); re-save the file as UTF-8", len(data))
         return
-    yield _checked(record_id, text, location)
+    yield _checked(record_id, text, location, len(data))
 
 
-def _checked(record_id: str, text: object, location: str) -> Item:
+def _checked(record_id: object, text: object, location: str, nbytes: int = 0) -> Item:
     if not isinstance(text, str):
-        return RecordError(location, f"text is {type(text).__name__}, not a string")
+        return RecordError(location, f"text is {type(text).__name__}, not a string", nbytes)
     if not text.strip():
-        return RecordError(location, "empty text; nothing to label")
-    return Record(str(record_id), text, location)
+        return RecordError(location, "empty text; nothing to label", nbytes)
+    return Record(str(record_id), text, location, nbytes)
+
+
+def _id_or(value: object, fallback: str) -> str:
+    """An id from the input, or `fallback` (file:line) when it is missing, null or empty."""
+    return fallback if value is None or (isinstance(value, str) and not value.strip()) else str(value)
 
 
 def _jsonl_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]:
@@ -103,43 +151,52 @@ def _jsonl_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]
             location = f"{path}:{number}"
             if not raw.strip():
                 continue
+            size = len(raw)
             try:
                 obj = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
-                yield RecordError(location, f"not UTF-8 (bad byte at column {exc.start + 1})")
+                yield RecordError(location, f"not UTF-8 (bad byte at column {exc.start + 1})", size)
                 continue
             except json.JSONDecodeError as exc:
-                yield RecordError(location, f"broken JSON line ({exc.msg} at column {exc.colno})")
+                yield RecordError(location, f"broken JSON line ({exc.msg} at column {exc.colno})", size)
                 continue
             if not isinstance(obj, dict):
-                yield RecordError(location, "the line is not a JSON object")
+                yield RecordError(location, "the line is not a JSON object", size)
                 continue
             if text_field not in obj:
-                yield RecordError(location, f"no {text_field!r} field; name the text field with --text-field")
+                yield RecordError(location, f"no {text_field!r} field; name the text field with --text-field", size)
                 continue
-            yield _checked(obj.get(id_field, f"{path.stem}:{number}"), obj[text_field], location)
+            yield _checked(_id_or(obj.get(id_field), f"{path.stem}:{number}"), obj[text_field], location, size)
 
 
 def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]:
+    """Rows of a UTF-8 CSV; a row with bytes that are not UTF-8 is reported by line and skipped, the rest read."""
     csv.field_size_limit(1 << 30)
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; re-save the CSV as UTF-8") from None
-    with handle:
+        if any(_undecodable(c) for c in columns):
+            raise InputError(f"{path}: the header is not UTF-8 text; re-save the CSV as UTF-8")
         if text_field not in columns:
             raise InputError(f"{path}: no column {text_field!r} (columns: {', '.join(columns) or 'none'}); "
                              "name the text column with --text-field")
-        number = 1
-        try:
-            for row in reader:
-                location = f"{path}:{reader.line_num}"
-                number += 1
-                yield _checked(row.get(id_field) or f"{path.stem}:{number}", row[text_field], location)
-        except UnicodeDecodeError as exc:
-            yield RecordError(f"{path}:{reader.line_num + 1}", f"not UTF-8 from here on ({exc.reason}); re-save the CSV as UTF-8")
+        number, line = 1, reader.line_num
+        for row in reader:
+            location = f"{path}:{line + 1}"
+            size = sum(len(v) for v in row.values() if isinstance(v, str)) + len(row)
+            number, line = number + 1, reader.line_num
+            if any(_undecodable(v) for v in row.values() if isinstance(v, str)):
+                yield RecordError(location, "not UTF-8 (bad bytes in this row); re-save the CSV as UTF-8", size)
+                continue
+            yield _checked(_id_or(row.get(id_field), f"{path.stem}:{number}"), row[text_field], location, size)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _undecodable(value: str) -> bool:
+    """True when decoding with surrogateescape kept bytes that are not UTF-8."""
+    return _SURROGATE.search(value) is not None
 
 
 def _parquet_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]:
@@ -158,5 +215,5 @@ def _parquet_records(path: Path, text_field: str, id_field: str) -> Iterator[Ite
         data = batch.to_pydict()
         for i, text in enumerate(data[text_field]):
             row += 1
-            record_id = data[id_field][i] if id_field in data else f"{path.stem}:{row}"
-            yield _checked(record_id, text, f"{path}:row {row}")
+            record_id = _id_or(data[id_field][i] if id_field in data else None, f"{path.stem}:{row}")
+            yield _checked(record_id, text, f"{path}:row {row}", len(text.encode("utf-8")) if isinstance(text, str) else 0)
