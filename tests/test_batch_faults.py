@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tradeclf import labelling
+from tradeclf import chunking
 from tradeclf.api import get_model, predict
 from tradeclf.errors import InputError
 from tradeclf.labelling import label_files
@@ -56,7 +56,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_output(trained_model, tmp_
     label_files([str(source)], str(reference), model=trained_model, chunk_records=7, progress=False)
 
     out = tmp_path / f"out.{fmt}"
-    real_chunk, calls = labelling.label_chunk, {"n": 0}
+    real_chunk, calls = chunking.label_chunk, {"n": 0}
 
     def dies_on_fourth_chunk(items, model=None):
         calls["n"] += 1
@@ -64,13 +64,13 @@ def test_interrupted_run_resumes_to_the_uninterrupted_output(trained_model, tmp_
             raise KeyboardInterrupt
         return real_chunk(items, model)
 
-    monkeypatch.setattr(labelling, "label_chunk", dies_on_fourth_chunk)
+    monkeypatch.setattr(chunking, "label_chunk", dies_on_fourth_chunk)
     with pytest.raises(KeyboardInterrupt):
         label_files([str(source)], str(out), model=trained_model, chunk_records=7, progress=False)
     assert not out.exists(), "an interrupted run must not leave a partial output under the final name"
     with pytest.raises(InputError, match="--resume"):
         label_files([str(source)], str(out), model=trained_model, chunk_records=7, progress=False)
-    monkeypatch.setattr(labelling, "label_chunk", real_chunk)
+    monkeypatch.setattr(chunking, "label_chunk", real_chunk)
     report = label_files([str(source)], str(out), model=trained_model, chunk_records=7, resume=True, progress=False)
     assert report.resumed_from == 21
     assert out.read_bytes() == reference.read_bytes()
@@ -81,7 +81,7 @@ def test_resume_refuses_other_inputs(trained_model, tmp_path, monkeypatch):
     source, other = tmp_path / "in.jsonl", tmp_path / "other.jsonl"
     write_input(source, 30)
     write_input(other, 30)
-    monkeypatch.setattr(labelling, "label_chunk", lambda items, model=None: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(chunking, "label_chunk", lambda items, model=None: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         label_files([str(source)], str(tmp_path / "out.jsonl"), model=trained_model, progress=False)
     monkeypatch.undo()

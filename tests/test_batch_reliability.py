@@ -16,7 +16,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from tradeclf import labelling
+from tradeclf import chunking
 from tradeclf.cli import app
 from tradeclf.errors import InputError
 from tradeclf.labelling import MAX_ARTICLE_CHARS, label_files
@@ -114,7 +114,7 @@ def test_a_50_mb_article_is_refused_in_bounded_memory_and_the_others_labelled(tr
 def test_resume_refuses_an_input_changed_since_the_interruption(trained_model, tmp_path, monkeypatch):
     source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_input(source, 40)
-    real_chunk, calls = labelling.label_chunk, {"n": 0}
+    real_chunk, calls = chunking.label_chunk, {"n": 0}
 
     def dies_on_third_chunk(items, model=None):
         calls["n"] += 1
@@ -122,10 +122,10 @@ def test_resume_refuses_an_input_changed_since_the_interruption(trained_model, t
             raise KeyboardInterrupt
         return real_chunk(items, model)
 
-    monkeypatch.setattr(labelling, "label_chunk", dies_on_third_chunk)
+    monkeypatch.setattr(chunking, "label_chunk", dies_on_third_chunk)
     with pytest.raises(KeyboardInterrupt):
         label_files([str(source)], str(out), model=trained_model, chunk_records=5, progress=False)
-    monkeypatch.setattr(labelling, "label_chunk", real_chunk)
+    monkeypatch.setattr(chunking, "label_chunk", real_chunk)
     lines = source.read_text(encoding="utf-8")
     source.write_text(json.dumps({"id": "new", "text": ARTICLES[1]}) + "\n" + lines, encoding="utf-8")  # one record on top
     with pytest.raises(InputError, match="changed since"):
@@ -283,7 +283,7 @@ def test_output_format_must_be_clear(trained_model, tmp_path, args, message):
 def test_a_damaged_checkpoint_gets_a_message(trained_model, tmp_path, monkeypatch):
     source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_input(source, 20)
-    monkeypatch.setattr(labelling, "label_chunk", lambda items, model=None: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(chunking, "label_chunk", lambda items, model=None: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         label_files([str(source)], str(out), model=trained_model, progress=False)
     monkeypatch.undo()

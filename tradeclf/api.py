@@ -82,7 +82,7 @@ def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Seq
 
 
 @overload
-def predict(text: str, model: ModelLike = None) -> Prediction: ...
+def predict(text: str, model: ModelLike = None) -> Prediction: ...  # type: ignore[overload-overlap]
 @overload
 def predict(text: Sequence[str], model: ModelLike = None) -> list[Prediction]: ...
 

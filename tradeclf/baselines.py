@@ -153,7 +153,7 @@ class EmbeddingBaseline:
                 keep = [j for j in range(Y.shape[1]) if 0 < Y[:, j].sum() < len(Y)]
                 self.heads[task.name] = (OneVsRestClassifier(base).fit(X, Y[:, keep]), keep)
             else:
-                self.heads[task.name] = (base.fit(X, labels), None)
+                self.heads[task.name] = (base.fit(X, labels), [])
         return self
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

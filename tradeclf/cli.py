@@ -118,10 +118,11 @@ def label(
     model: ModelOption = None,
 ) -> None:
     """Batch-label articles: one row per sentence with offsets, labels and probabilities."""
-    from .labelling import label_files
+    from .labelling import LabelOptions, label_files
 
-    report = label_files(inputs, output, fmt, model, text_field, id_field, str(summary) if summary else None,
-                         str(errors) if errors else None, resume, overwrite, jobs, strict, engine=engine, scheduler=scheduler)
+    options = LabelOptions(output, fmt, text_field, id_field, str(summary) if summary else None,
+                           str(errors) if errors else None, resume, overwrite, jobs, strict, engine=engine, scheduler=scheduler)
+    report = label_files(inputs, output, model=model, options=options)
     for error in report.errors[:20]:
         typer.echo(f"{'warning' if error.get('warning') else 'skipped'} {error['location']}: {error['error']}", err=True)
     if len(report.errors) > 20:
@@ -161,9 +162,10 @@ def train(
 
 
 def _metrics_text(metadata: dict[str, Any]) -> str:
-    from .card import _metrics_table, flat_metrics
+    from .card import _metrics_table, attribution_lines, flat_metrics
 
-    return "\n".join(_metrics_table(flat_metrics(metadata.get("metrics", {}))))
+    metrics = metadata.get("metrics", {})
+    return "\n".join(_metrics_table(flat_metrics(metrics)) + attribution_lines(metrics))
 
 
 @app.command()

@@ -45,7 +45,7 @@ class Vocabulary:
         self.idf = idf
         self.ngram_range = ngram_range
         self.offset = offset
-        self._cache: OrderedDict[str, list[int]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[list[int], list[int]]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -234,7 +234,7 @@ class CompiledModel:
         in_article = article_ids is not None and bool(self.article)
         if in_article:
             scores = np.asarray(own @ self.weights, dtype=np.float64)
-            ids = np.asarray([str(a) for a in article_ids]) if n else np.zeros(0, dtype=str)
+            ids = np.asarray([str(a) for a in article_ids or ()]) if n else np.zeros(0, dtype=str)
             same_as_previous = np.zeros(n, dtype=bool)
             if n > 1:
                 same_as_previous[1:] = ids[1:] == ids[:-1]

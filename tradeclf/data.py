@@ -163,7 +163,10 @@ def _load_with_datasets(path: Path, schema: Schema | None) -> Corpus:
             row.setdefault("group", row["article_id"])
             sentences.append(row)
     raise_on_errors(problems, str(path))
-    return Corpus(schema or schema_from_features, sentences, source=str(path))
+    final = schema or schema_from_features
+    if final is None:
+        raise DataError(f"{path}: no schema; pass --schema data/schema.json or give the labels ClassLabel features")
+    return Corpus(final, sentences, source=str(path))
 
 
 def _decode_class_labels(part) -> list[dict[str, Any]]:

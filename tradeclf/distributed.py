@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from .errors import InputError
-from .labelling import ordered
+from .chunking import label_chunk, ordered
 from .persistence import MODEL_FILE, SavedModel
 from .sources import Item
 
@@ -52,8 +52,6 @@ def _model_on_worker(blob: ModelBlob) -> SavedModel:
 
 
 def _label_on_worker(items: list[Item], blob: ModelBlob) -> tuple[list[dict], list[dict], int]:
-    from .labelling import label_chunk
-
     rows, errors = label_chunk(items, _model_on_worker(blob))
     return rows, errors, len(items)
 

@@ -3,12 +3,16 @@ curve and the most confident errors, written as a Markdown (and optionally HTML)
 
 from __future__ import annotations
 
+import logging
+
 import json
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+_logger = logging.getLogger("tradeclf.evaluation")
 
 from .baselines import LEXICON_FILE, SYSTEMS, LexiconBaseline, Unavailable
 from .data import Corpus
@@ -30,8 +34,9 @@ def timed_predict(system: Any, texts: list[str], article_ids: list[str] | None =
 
 
 def compare_systems(corpus: Corpus, saved: SavedModel, splits: list[str], baselines: list[str], lexicon: Path | None,
-                    log: Callable[[str], None] = print) -> dict[str, Any]:
+                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Every system's metrics per split; baselines trained on the same train+dev rows as the model."""
+    log = log or _logger.info  # library code logs; the CLI and train.py pass their own printer
     train_rows = corpus.split(*TRAIN_SPLITS)
     train_texts = corpus.texts(train_rows)
     results: dict[str, Any] = {"systems": {}, "skipped": {}}
@@ -139,8 +144,9 @@ def confident_errors(corpus: Corpus, saved: SavedModel, split: str = "test", n: 
 
 def run_evaluation(corpus: Corpus, saved: SavedModel, out: Path | None, splits: list[str] | None = None,
                    baselines: tuple[str, ...] = ("majority", "lexicon", "fasttext", "minilm"), lexicon: Path | None = None,
-                   curve: bool = True, html: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+                   curve: bool = True, html: bool = False, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Evaluate, compare, and (with `out`) write report.md, report.json and the plots."""
+    log = log or _logger.info  # library code logs; the CLI and train.py pass their own printer
     if saved.schema.to_dict()["tasks"] != corpus.schema.to_dict()["tasks"]:
         from .errors import InputError
 
@@ -194,10 +200,10 @@ def write_report(report: dict[str, Any], corpus: Corpus, saved: SavedModel, out:
         lines.append(f"- {name} skipped: {why}")
     lines += ["", "## Per-label results (tradeclf)", ""]
     for split in report["splits"]:
-        for task in tasks:
-            m = model_results[split]["tasks"][task]
+        for task_name in tasks:
+            m = model_results[split]["tasks"][task_name]
             extra = f"micro-F1 {m['micro_f1']:.3f}" if "micro_f1" in m else f"accuracy {m['accuracy']:.3f}"
-            lines += [f"### {task} ({split}): macro-F1 {m['macro_f1']:.3f}, {extra}", "",
+            lines += [f"### {task_name} ({split}): macro-F1 {m['macro_f1']:.3f}, {extra}", "",
                       "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
             lines += [f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                       for label, v in m["per_label"].items()]

@@ -11,17 +11,37 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .api import ModelLike, get_model, predict_many
+from . import engines
+from .api import ModelLike, get_model
 from .article import summarise
+from .chunking import MAX_ARTICLE_CHARS, chunks, label_chunk
 from .errors import InputError, TradeclfError, WorkerError
-from .persistence import SavedModel, atomic_write_bytes
+from .persistence import atomic_write_bytes
 from .schema import Schema
-from .segment import split_sentences
 from .sinks import STDOUT, FileSink, StdoutSink, infer_format, run_files
 from .sources import Item, Record, RecordError, expand_inputs, input_bytes, input_fingerprint, read_records
 
 CHUNK_RECORDS = 64
-MAX_ARTICLE_CHARS = 1_000_000  # one article is labelled in one pass; longer ones are refused (memory grows with length)
+
+
+@dataclass(frozen=True)
+class LabelOptions:
+    """How a batch run reads, labels and writes (the options of `tradeclf label`)."""
+
+    output: str = STDOUT  # a .jsonl/.csv/.parquet file, or "-" for stdout
+    fmt: str | None = None  # jsonl, csv, parquet, text; None: from the output's suffix
+    text_field: str = "text"
+    id_field: str = "id"
+    summary: str | None = None  # one summary line per article (JSON Lines) here
+    errors: str | None = None  # records not labelled (default OUTPUT.errors.jsonl)
+    resume: bool = False
+    overwrite: bool = False
+    jobs: int = 1
+    strict: bool = False
+    chunk_records: int = CHUNK_RECORDS
+    progress: bool | None = None  # None: a bar when stderr is a terminal
+    engine: str = "local"
+    scheduler: str | None = None
 
 
 @dataclass
@@ -46,98 +66,6 @@ class RunReport:
                 "resumed_from": self.resumed_from, "seconds": round(self.seconds, 2), "output": self.output}
 
 
-def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict], list[dict]]:
-    """Label the records of one chunk in a single vectorised call; errors pass through."""
-    saved = get_model(model)
-    rows, errors, texts, owners, article_ids, starts = [], [], [], [], [], []
-    for number, item in enumerate(items):
-        if isinstance(item, RecordError):
-            errors.append(item.to_dict())
-            continue
-        if len(item.text) > MAX_ARTICLE_CHARS:
-            errors.append(RecordError(item.location, f"the article has {len(item.text):,} characters, over the limit of "
-                                      f"{MAX_ARTICLE_CHARS:,} for one article; split it into parts (one record each) "
-                                      "and label those").to_dict())
-            continue
-        spans = split_sentences(item.text)
-        if not spans:
-            errors.append(RecordError(item.location, "no sentences found in the text").to_dict())
-            continue
-        for index, span in enumerate(spans):
-            texts.append(span.text)
-            owners.append((item, index, span))
-            article_ids.append(number)
-            starts.append(span.start)
-    for (record, index, span), prediction in zip(owners, predict_many(texts, saved, article_ids, starts)):
-        rows.append({"article_id": record.id, "sentence_index": index, "start": span.start, "end": span.end,
-                     "text": span.text, "labels": prediction.labels, "source": prediction.source,
-                     "probabilities": prediction.probabilities})
-    return rows, errors
-
-
-def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-_worker_model: SavedModel | None = None
-
-
-def _init_worker(model_path: str) -> None:
-    global _worker_model
-    _exit_with_parent()
-    _worker_model = get_model(model_path)
-
-
-def _exit_with_parent() -> None:
-    """A worker whose parent dies (even by SIGKILL, which runs no cleanup) exits within half a second,
-    instead of labelling on as an orphan: a watchdog thread notices that its parent changed."""
-    import os
-    import threading
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="tradeclf-parent-watch").start()
-
-
-def _label_in_worker(items: list[Item]) -> tuple[list[dict], list[dict], int]:
-    rows, errors = label_chunk(items, _worker_model)
-    return rows, errors, len(items)
-
-
-def ordered(futures_of: Iterable, in_flight: int) -> Iterator:
-    """Results of submitted futures in submission order, with at most `in_flight` pending (flat memory)."""
-    pending: deque = deque()
-    for future in futures_of:
-        pending.append(future)
-        if len(pending) >= in_flight:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-def process_results(batches: Iterable[list[Item]], model_path: str, jobs: int) -> Iterator[tuple[list[dict], list[dict], int]]:
-    """Label chunks on `jobs` processes; a worker that dies stops the run with advice to resume."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                             initargs=(model_path,)) as executor:
-        try:
-            yield from ordered((executor.submit(_label_in_worker, batch) for batch in batches), 2 * jobs)
-        except BrokenProcessPool:
-            raise WorkerError("a worker process died (killed or out of memory); rerun the same command with --resume "
-                              "to continue from the last completed chunk") from None
-
-
 def write_summaries(rows_path: Path, summary_path: Path, schema: Schema) -> None:
     """One summary line per article, computed from the finished sentence rows (consecutive per article)."""
     def articles() -> Iterator[tuple[str, list[dict]]]:
@@ -157,22 +85,34 @@ def write_summaries(rows_path: Path, summary_path: Path, schema: Schema) -> None
     atomic_write_bytes(summary_path, ("\n".join(lines) + "\n").encode())
 
 
-def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None, model: ModelLike = None,
-                text_field: str = "text", id_field: str = "id", summary: str | None = None, errors: str | None = None,
-                resume: bool = False, overwrite: bool = False, jobs: int = 1, strict: bool = False,
-                chunk_records: int = CHUNK_RECORDS, progress: bool | None = None, engine: str = "local",
-                scheduler: str | None = None) -> RunReport:
-    """Label every article in `inputs` into `output`; see `tradeclf label --help` for the options.
+def label_files(inputs: list[str], output: str = STDOUT, *, model: ModelLike = None, options: LabelOptions | None = None,
+                **settings: Any) -> RunReport:
+    """Label every article in `inputs` into `output`, with `options` (a LabelOptions) or its fields as keywords
+    (`label_files(["news.csv"], "out.parquet", text_field="body", jobs=2)`); see `tradeclf label --help`.
 
     Everything a user can get wrong (inputs, options, existing files) is checked before anything is written;
     a user error found later (a CSV without the text column, --strict) removes what the run wrote, and an
     interruption (Ctrl-C, a kill, a dead worker) leaves a checkpoint for --resume.
     """
+    from dataclasses import replace
+
+    try:
+        opts = replace(options or LabelOptions(), output=output, **settings)
+    except TypeError as exc:
+        raise InputError(f"label_files: {exc}") from None
+    return _label(inputs, opts, model)
+
+
+def _label(inputs: list[str], opts: LabelOptions, model: ModelLike) -> RunReport:
+    output, fmt, text_field, id_field = opts.output, opts.fmt, opts.text_field, opts.id_field
+    summary, errors, resume, overwrite = opts.summary, opts.errors, opts.resume, opts.overwrite
+    jobs, strict, chunk_records, progress = opts.jobs, opts.strict, opts.chunk_records, opts.progress
+    engine, scheduler = opts.engine, opts.scheduler
     from tqdm import tqdm
 
     started = time.perf_counter()
-    if engine not in ("local", "dask"):
-        raise InputError(f"--engine {engine!r}: use local or dask")
+    if engine not in engines.ENGINES:
+        raise InputError(f"--engine {engine!r}: use one of {', '.join(engines.ENGINES)}")
     saved = get_model(model)
     fmt = infer_format(output, fmt)
     if output == STDOUT:
@@ -192,7 +132,7 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
         sink = FileSink(output, fmt, saved.schema, errors, resume=resume, overwrite=overwrite, fingerprint=fingerprint)
     report = RunReport(resumed_from=sink.resumed_records, output=output, records=sink.resumed_records)
     warnings: list[dict] = []
-    items = islice(_unique_ids(read_records(sources, text_field, id_field, expanded=True), warnings, sink.resumed_records),
+    items: Iterator[Item] = islice(_unique_ids(read_records(sources, text_field, id_field, expanded=True), warnings, sink.resumed_records),
                    sink.resumed_records, None)
     total = input_bytes(sources)
     sizes: deque = deque()
@@ -202,16 +142,7 @@ def label_files(inputs: list[str], output: str = STDOUT, fmt: str | None = None,
         if strict:
             items = _stop_at_first_error(items)
         batches = _measured(chunks(items, chunk_records), sizes)
-        if engine == "dask":
-            from .distributed import dask_results
-
-            results = dask_results(batches, saved, scheduler)
-        elif jobs > 1:
-            if saved.path is None:
-                raise InputError("--jobs needs a model saved in a folder")
-            results = process_results(batches, str(saved.path), jobs)
-        else:
-            results = ((*label_chunk(chunk, saved), len(chunk)) for chunk in batches)
+        results = engines.results(batches, saved, engine, jobs, scheduler)
         for rows, chunk_errors, n in results:
             chunk_errors = chunk_errors + warnings
             warnings.clear()
@@ -270,4 +201,4 @@ def _stop_at_first_error(items: Iterable[Item]) -> Iterator[Item]:
         yield item
 
 
-__all__ = ["label_files", "label_chunk", "RunReport"]
+__all__ = ["label_files", "label_chunk", "LabelOptions", "RunReport", "MAX_ARTICLE_CHARS"]

@@ -103,8 +103,8 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y: Any, groups: Sequence | None = None,
-            sample_weight: Sequence[float] | None = None) -> "TradeClassifier":
+    def fit(self, X: Any, y: Any, groups: Sequence | None = None,
+            sample_weight: Sequence[float] | np.ndarray | None = None) -> "TradeClassifier":
         """Fit features and one head per task.
 
         `groups` are article ids, one per sentence, with each article's sentences consecutive and in
@@ -135,7 +135,9 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
             self.source_terms_ = sorted(t for t, n in seen.items() if n >= 2)
             alone = self._with_sources(text_features, alone_tokens)
             in_article = self._with_sources(text_features, article_tokens)
-        self.heads_, self.thresholds_, self.binarizers_ = {}, {}, {}
+        self.heads_: dict[str, Any] = {}
+        self.thresholds_: dict[str, Any] = {}
+        self.binarizers_: dict[str, MultiLabelBinarizer] = {}
         self.context_heads_, self.context_thresholds_ = {}, {}
         for task in self.schema.tasks:
             C = self.C.get(task.name, 1.0) if isinstance(self.C, dict) else self.C
@@ -150,6 +152,13 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = [np.array(t.labels) for t in self.schema.tasks]
         del self._weights
         return self
+
+    @property
+    def fitted_schema(self) -> Schema:
+        """The schema, which every method but __init__ needs."""
+        if self.schema is None:
+            raise ValueError("TradeClassifier needs a schema: TradeClassifier(schema=load_schema('data/'))")
+        return self.schema
 
     def _actor_table(self):
         if self.actor_table is None:
@@ -285,7 +294,7 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         in_article = article_ids is not None and bool(self.context_heads_)
         contexts: dict[bool, Any] = {}  # built once per kind of own features
         out = {}
-        for task in self.schema.tasks:
+        for task in self.fitted_schema.tasks:
             uses_source = task.name in self.source_tasks and with_sources is not text_features
             own = with_sources if uses_source else text_features
             if in_article and task.name in self.context_heads_:
@@ -316,15 +325,15 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         that produced them), argmax otherwise."""
         from .compiled import decide_labels
 
-        return decide_labels(self.schema, probabilities, self.thresholds_, self.context_thresholds_,
+        return decide_labels(self.fitted_schema, probabilities, self.thresholds_, self.context_thresholds_,
                              tuple(self.context_heads_), in_article)
 
     def score(self, X: Sequence[str], y: Any) -> float:
         """Mean over tasks of macro-F1, so the estimator can be used in GridSearchCV as it is."""
-        columns = as_columns(y, self.schema)
+        columns = as_columns(y, self.fitted_schema)
         predicted = self.predict(X)  # article mode when X carries article ids
         scores = []
-        for task in self.schema.tasks:
+        for task in self.fitted_schema.tasks:
             gold = columns[task.name]
             guess = [row[task.name] for row in predicted]
             if task.multi_label:
@@ -346,7 +355,7 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         predicted = self.predict([text], features)[0]
         row = features.tocsr()
         out: dict[str, dict[str, list[tuple[str, float]]]] = {}
-        for task in self.schema.tasks:
+        for task in self.fitted_schema.tasks:
             labels = predicted[task.name] if task.multi_label else [predicted[task.name]]
             out[task.name] = {}
             for label in labels:
@@ -359,7 +368,7 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
 
     def coefficients(self, task_name: str, label: str) -> np.ndarray:
         """The linear weights behind one label's decision score."""
-        task = self.schema.task(task_name)
+        task = self.fitted_schema.task(task_name)
         head = self.heads_[task_name]
         if task.multi_label:
             j = task.labels.index(label)
@@ -500,9 +509,8 @@ def compile_estimator(model: "TradeClassifier"):
     check_is_fitted(model, "heads_")
     vocabularies, offset = [], 0
     for kind, part in model.featurizer_.transformer_list:
-        terms = [None] * len(part.vocabulary_)
-        for term, j in part.vocabulary_.items():
-            terms[j] = term
+        by_column = sorted(part.vocabulary_.items(), key=lambda item: item[1])
+        terms = [term for term, _ in by_column]
         vocabularies.append(Vocabulary(kind, terms, np.asarray(part.idf_, dtype=np.float32), tuple(part.ngram_range), offset))
         offset += len(terms)
     n_text = offset
@@ -530,9 +538,9 @@ def compile_estimator(model: "TradeClassifier"):
     def width_of(task: Task) -> int:  # columns one sentence gives this task's heads
         return n_features if task.name in model.source_tasks and terms else n_text
 
-    alone = {t.name: add(t, model.heads_[t.name], slice(0, width_of(t))) for t in model.schema.tasks}
+    alone = {t.name: add(t, model.heads_[t.name], slice(0, width_of(t))) for t in model.fitted_schema.tasks}
     article = {}
-    for t in model.schema.tasks:
+    for t in model.fitted_schema.tasks:
         if t.name in model.context_heads_:
             head = model.context_heads_[t.name]
             w, m = model.context_weight, width_of(t)
@@ -540,7 +548,7 @@ def compile_estimator(model: "TradeClassifier"):
                                add(t, head, slice(m, 2 * m), w, with_intercept=False),
                                add(t, head, slice(2 * m, 3 * m), w, with_intercept=False))
     weights = np.ascontiguousarray(np.hstack(blocks)) if blocks else np.zeros((n_features, 0), np.float32)
-    return CompiledModel(model.schema, vocabularies, weights, np.concatenate(intercepts).astype(np.float64), alone, article,
+    return CompiledModel(model.fitted_schema, vocabularies, weights, np.concatenate(intercepts).astype(np.float64), alone, article,
                          {k: np.asarray(v, dtype=np.float64) for k, v in model.thresholds_.items() if v is not None},
                          {k: np.asarray(v, dtype=np.float64) for k, v in model.context_thresholds_.items() if v is not None},
                          actor_table=model.actor_table if terms or model.actor_table is not None else None,

@@ -47,7 +47,7 @@ class SavedModel:
         """An unfitted TradeClassifier with the hyper-parameters this model was trained with (for refits)."""
         from .model import TradeClassifier
 
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in self.metadata.get("params", {}).items()}
+        params: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in self.metadata.get("params", {}).items()}
         params.pop("schema", None)
         params["actor_table"] = self.predictor.actor_table  # saved with the arrays, not in the JSON
         return TradeClassifier(self.schema, **params)

@@ -97,7 +97,8 @@ class StdoutSink:
     def __init__(self, fmt: str, schema: Schema) -> None:
         if fmt == "parquet":
             raise InputError("-o -: Parquet cannot be written to stdout; give a file name")
-        self.fmt, self.schema, self._writer = fmt, schema, None
+        self.fmt, self.schema = fmt, schema
+        self._writer: csv.DictWriter | None = None
         self._article: str | None = None
         self._labels: list[dict[str, Any]] = []
 
@@ -166,7 +167,7 @@ class FileSink:
         self.lock_path = folder / f".{self.output.name}.lock"
         self.fingerprint = fingerprint or {}
         self.resumed_records = 0
-        self._lock_fd = self._lock(output)  # held for the run's life: a second run into this output is refused
+        self._lock_fd: int | None = self._lock(output)  # held for the run's life: a second run into this output is refused
         try:
             if resume and self.checkpoint.exists():
                 self._resume()
@@ -309,7 +310,8 @@ def _write_parquet(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer, batch = None, []
+    writer: Any = None
+    batch: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal writer

@@ -97,9 +97,10 @@ def input_fingerprint(sources: list[Path | str]) -> list[Any]:
 
 def input_bytes(sources: list[Path | str]) -> int | None:
     """Total size of the inputs, or None when one is stdin (unknown)."""
-    if any(not isinstance(s, Path) for s in sources):
+    files = [s for s in sources if isinstance(s, Path)]
+    if len(files) != len(sources):
         return None
-    return sum(s.stat().st_size for s in sources)  # type: ignore[union-attr]
+    return sum(p.stat().st_size for p in files)
 
 
 def read_records(paths: list[str] | list[Path | str], text_field: str = "text", id_field: str = "id",

@@ -8,11 +8,15 @@ the `seed` split (two real articles) is never trained on.
 
 from __future__ import annotations
 
+import logging
+
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+_logger = logging.getLogger("tradeclf.training")
 
 from .data import Corpus
 from .metrics import evaluate_predictions, indicator, macro_f1
@@ -44,7 +48,7 @@ def sentence_weights(rows: list[dict], real_weight: float) -> np.ndarray:
 
 def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT_SEED, folds: int = SEARCH_FOLDS,
                            grid: tuple[float, ...] = C_GRID, weights: tuple[float, ...] = REAL_WEIGHT_GRID,
-                           log: Callable[[str], None] = print) -> dict[str, Any]:
+                           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Choose, per task, C and whether to use the neighbouring sentences, then the weight of real sentences,
     by CV grouped by source document.
 
@@ -54,6 +58,7 @@ def search_hyperparameters(corpus: Corpus, rows: list[dict], seed: int = DEFAULT
     Stage 1 searches C and mode at the middle weight; stage 2 searches the weight at the chosen C and mode.
     A task uses context only when that gains at least CONTEXT_MARGIN.
     """
+    log = log or _logger.info  # library code logs; the CLI and train.py pass their own printer
     from sklearn.model_selection import GroupKFold
 
     schema = corpus.schema
@@ -204,8 +209,8 @@ def _fold_score(task, gold: np.ndarray, labels: list, X_train, X_val, train_idx,
     if task.multi_label:
         usable = [j for j in range(gold.shape[1]) if 0 < gold[train_idx, j].sum() < len(train_idx)]
         proba = LabelwiseLogistic(C, seed).fit(X_train, gold[train_idx][:, usable], weights).predict_proba(X_scored)
-        present = [i for i, j in enumerate(usable) if gold[val_idx, j].any()]
-        return float(np.mean([average_precision_score(gold[val_idx, usable[i]], proba[:, i]) for i in present]))
+        scored_labels = [i for i, j in enumerate(usable) if gold[val_idx, j].any()]
+        return float(np.mean([average_precision_score(gold[val_idx, usable[i]], proba[:, i]) for i in scored_labels]))
     y = np.asarray(labels)
     guess = indicator(list(logistic(C, seed).fit(X_train, y[train_idx], sample_weight=weights).predict(X_scored)), task)
     present = np.flatnonzero(gold[val_idx].sum(axis=0) > 0)
@@ -243,7 +248,7 @@ def cross_validated_metrics(corpus: Corpus, rows: list[dict], params: dict[str, 
     for origin in sorted({r.get("origin", "written") for r in rows}, reverse=True):  # real before written
         idx = [i for i, r in enumerate(rows) if r.get("origin", "written") == origin]
         subset = [rows[i] for i in idx]
-        out[origin] = evaluate_predictions(corpus.labels(subset), [predicted[i] for i in idx], corpus.schema,
+        out[origin] = evaluate_predictions(corpus.labels(subset), [predicted[i] or {} for i in idx], corpus.schema,
                                            intervals=True, groups=[articles[i] for i in idx])
     return out
 
@@ -252,7 +257,7 @@ def baseline_metrics(corpus: Corpus, rows: list[dict]) -> dict[str, Any]:
     """Macro-F1 of the dependency-free baselines (majority, and lexicon when the corpus has one) on the report splits."""
     from .baselines import LEXICON_FILE, LexiconBaseline, MajorityBaseline
 
-    systems = [MajorityBaseline()]
+    systems: list[Any] = [MajorityBaseline()]
     if corpus.source and (Path(corpus.source) / LEXICON_FILE).is_file():
         systems.append(LexiconBaseline(Path(corpus.source) / LEXICON_FILE))
     out: dict[str, Any] = {}
@@ -268,13 +273,14 @@ def baseline_metrics(corpus: Corpus, rows: list[dict]) -> dict[str, Any]:
 
 
 def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: bool = True, cv_report: bool = True,
-          name: str | None = None, log: Callable[[str], None] = print, reuse: dict[str, Any] | None = None) -> dict[str, Any]:
+          name: str | None = None, log: Callable[[str], None] | None = None, reuse: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on train+dev (both origins), report CV and held-out metrics by origin, save the model folder.
 
     `reuse` is the metadata of an earlier build on the same data: its search result and CV figures are kept
     instead of recomputed (`python train.py --check` uses it to rebuild the final model in minutes).
     Returns the metadata.
     """
+    log = log or _logger.info  # library code logs; the CLI and train.py pass their own printer
     import time
 
     from .model import TradeClassifier
@@ -315,7 +321,7 @@ def train(corpus: Corpus, out: str | Path, seed: int = DEFAULT_SEED, search: boo
     started = time.perf_counter()
     groups = [r["article_id"] for r in rows]
     model = TradeClassifier(corpus.schema, **params).fit(corpus.texts(rows), rows, groups=groups,
-                                                          sample_weight=sentence_weights(rows, real_weight))
+                                                          sample_weight=list(sentence_weights(rows, real_weight)))
     seconds["final_fit"] = round(time.perf_counter() - started, 1)
     for split in REPORT_SPLITS:
         held_out = corpus.subset(split)
@@ -366,7 +372,7 @@ def attribution_effect(corpus: Corpus, rows: list[dict], model: Any, params: dic
     from .model import TradeClassifier
 
     plain = TradeClassifier(corpus.schema, **{**params, "source_tasks": ()}).fit(
-        corpus.texts(rows), rows, groups=[r["article_id"] for r in rows], sample_weight=sentence_weights(rows, real_weight))
+        corpus.texts(rows), rows, groups=[r["article_id"] for r in rows], sample_weight=list(sentence_weights(rows, real_weight)))
     out = {}
     for split in REPORT_SPLITS:
         held_out = corpus.subset(split)

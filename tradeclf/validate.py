@@ -133,12 +133,12 @@ def check_corpus(folder: str | Path, schema: Schema, near_duplicates: bool = Tru
     by_text: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     for number, row in read_jsonl(sentences_path, problems):
         where = (str(sentences_path), number)
-        bad = False
+        incomplete = False
         for f in ("id", "article_id", "index", schema.text_field):
             if f not in row:
                 problems.append(Problem(*where, f, "missing field"))
-                bad = True
-        if bad:
+                incomplete = True
+        if incomplete:
             continue
         text = row[schema.text_field]
         if not isinstance(text, str) or not text.strip():
@@ -216,7 +216,7 @@ def check_source_spans(path: Path, sentences: dict[str, dict]) -> list[Problem]:
         if not isinstance(source, dict):
             problems.append(Problem(*where, "source", "must be null or an object {sentence, text, start, end, type}"))
             continue
-        mention = sentences.get(source.get("sentence"))
+        mention = sentences.get(str(source.get("sentence")))
         if mention is None or mention["article_id"] != sentences[sid]["article_id"]:
             problems.append(Problem(*where, "source", f"mention sentence {source.get('sentence')!r} is not in the same article"))
             continue
