@@ -11,6 +11,7 @@ from itertools import islice
 from typing import Any, Iterable, Iterator
 
 from .api import ModelLike, get_model, predict_many
+from .article import SentenceLabels
 from .segment import split_sentences
 from .sources import Item, RecordError
 
@@ -40,9 +41,7 @@ def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict],
             article_ids.append(number)
             starts.append(span.start)
     for (record, index, span), prediction in zip(owners, predict_many(texts, saved, article_ids, starts)):
-        rows.append({"article_id": record.id, "sentence_index": index, "start": span.start, "end": span.end,
-                     "text": span.text, "labels": prediction.labels, "source": prediction.source,
-                     "probabilities": prediction.probabilities})
+        rows.append(SentenceLabels(index, span.start, span.end, prediction).to_row(record.id))
     return rows, errors
 
 

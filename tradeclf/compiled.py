@@ -158,7 +158,7 @@ class CompiledModel:
                  thresholds: dict[str, np.ndarray], context_thresholds: dict[str, np.ndarray],
                  actor_table: Any = None, source_weight: float = 1.0):
         self.schema = schema
-        self.actor_table = actor_table  # types attributed sources; None: no attribution
+        self._actor_table = actor_table  # an ActorTable, its text (parsed on first use: loading stays fast), or None
         self.source_weight = source_weight
         self.source_vocabulary = next((v for v in vocabularies if v.kind == "source"), None)
         self.vocabularies = vocabularies
@@ -174,6 +174,19 @@ class CompiledModel:
         self._part_of_column = np.repeat(np.arange(len(vocabularies)), [len(v) for v in vocabularies])
         n_alone = max((h.start + len(h.columns) for h in alone.values()), default=0)
         self._alone_weights = np.ascontiguousarray(self.weights[:, :n_alone])
+
+    @property
+    def actor_table(self) -> Any:
+        """The ActorTable that types attributed sources (None: this model does no attribution)."""
+        if isinstance(self._actor_table, str):
+            from .actors import ActorTable
+            from .errors import DataError
+
+            try:
+                self._actor_table = ActorTable.from_text(self._actor_table, "the model's actor table")
+            except DataError as exc:
+                raise ModelError(f"{exc}; the model folder is damaged, copy it again or retrain") from None
+        return self._actor_table
 
     # -- features ------------------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]):
@@ -396,16 +409,7 @@ class CompiledModel:
                 raise ModelError(f"{where}: heads for {sorted(alone)} but the schema has tasks {schema.task_names}")
             thresholds = {k: np.asarray(v, dtype=np.float64) for k, v in layout["thresholds"].items()}
             context_thresholds = {k: np.asarray(v, dtype=np.float64) for k, v in layout["context_thresholds"].items()}
-            actor_table = None
-            if "actors" in arrays:
-                from .actors import ActorTable
-
-                from .errors import DataError
-
-                try:
-                    actor_table = ActorTable.from_text(bytes(arrays["actors"]).decode("utf-8"), f"{where} (actor table)")
-                except DataError as exc:
-                    raise ModelError(f"{exc}; the model folder is damaged, copy it again or retrain") from None
+            actor_table = bytes(arrays["actors"]).decode("utf-8") if "actors" in arrays else None
             source_weight = float(layout.get("source_weight", 1.0))
         except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
             raise ModelError(f"{where}: inconsistent model layout ({type(exc).__name__}: {exc}); "
