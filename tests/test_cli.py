@@ -197,3 +197,34 @@ def test_every_command_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for command in app.registered_commands:
         assert f"tradeclf {command.name or command.callback.__name__}" in readme
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_keep_carries_input_fields_into_rows_and_summaries(trained_model, tmp_path, fmt):
+    records = [{"id": f"d{i}", "text": ARTICLE, "date": f"2019-0{i + 1}-15", "outlet": "wire", "extra": i} for i in range(3)]
+    frame = pd.DataFrame(records)
+    source = tmp_path / f"in.{fmt}"
+    if fmt == "jsonl":
+        source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    elif fmt == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.jsonl"
+    result = run("label", source, "-o", out, "--summary", summary, "--keep", "date,outlet", "--model", trained_model)
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out)
+    assert [list(r)[:4] for r in rows[:1]] == [["article_id", "date", "outlet", "sentence_index"]]
+    assert {(r["article_id"], r["date"], r["outlet"]) for r in rows} == {(f"d{i}", f"2019-0{i + 1}-15", "wire") for i in range(3)}
+    assert [(s["article_id"], s["date"]) for s in read_jsonl(summary)] == [(f"d{i}", f"2019-0{i + 1}-15") for i in range(3)]
+    everything = tmp_path / "all.parquet"
+    result = run("label", source, "-o", everything, "--keep", "*", "--model", trained_model)
+    assert result.exit_code == 0, result.output
+    assert {"date", "outlet", "extra", "id"} <= set(pd.read_parquet(everything).columns)
+
+
+def test_keep_refuses_names_that_are_row_columns(trained_model, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": ARTICLE, "start": 3}) + "\n", encoding="utf-8")
+    result = run("label", source, "-o", tmp_path / "out.jsonl", "--keep", "start", "--model", trained_model)
+    assert result.exit_code == 2 and "row columns" in result.output

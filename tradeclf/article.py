@@ -23,10 +23,11 @@ class SentenceLabels:
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "start": self.start, "end": self.end, **self.prediction.to_dict()}
 
-    def to_row(self, article_id: str) -> dict[str, Any]:
-        """The row every batch writer takes: JSON Lines as is, CSV and Parquet flattened by sinks.flat_row."""
-        return {"article_id": article_id, "sentence_index": self.index, "start": self.start, "end": self.end,
-                **self.prediction.to_dict()}
+    def to_row(self, article_id: str, fields: tuple = ()) -> dict[str, Any]:
+        """The row every batch writer takes: JSON Lines as is, CSV and Parquet flattened by sinks.flat_row;
+        `fields` are input fields kept for the row (--keep), placed after the article id."""
+        return {"article_id": article_id, **dict(fields), "sentence_index": self.index, "start": self.start,
+                "end": self.end, **self.prediction.to_dict()}
 
 
 @dataclass(frozen=True)

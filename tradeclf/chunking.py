@@ -41,7 +41,7 @@ def label_chunk(items: list[Item], model: ModelLike = None) -> tuple[list[dict],
             article_ids.append(number)
             starts.append(span.start)
     for (record, index, span), prediction in zip(owners, predict_many(texts, saved, article_ids, starts)):
-        rows.append(SentenceLabels(index, span.start, span.end, prediction).to_row(record.id))
+        rows.append(SentenceLabels(index, span.start, span.end, prediction).to_row(record.id, record.fields))
     return rows, errors
 
 

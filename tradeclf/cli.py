@@ -115,13 +115,15 @@ def label(
     engine: Annotated[str, typer.Option(help="local, or dask to run on a Dask cluster.")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a new LocalCluster of 2 workers).", show_default=False)] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of reporting it and going on.")] = False,
+    keep: Annotated[Optional[str], typer.Option(help="Input fields to carry into every row and summary, comma-separated (e.g. date,outlet), or '*' for all but the text; a .txt file has 'path'.", show_default=False)] = None,
     model: ModelOption = None,
 ) -> None:
     """Batch-label articles: one row per sentence with offsets, labels and probabilities."""
     from .labelling import LabelOptions, label_files
 
+    kept = tuple(k.strip() for k in keep.split(",") if k.strip()) if keep else ()
     options = LabelOptions(output, fmt, text_field, id_field, str(summary) if summary else None,
-                           str(errors) if errors else None, resume, overwrite, jobs, strict, engine=engine, scheduler=scheduler)
+                           str(errors) if errors else None, resume, overwrite, jobs, strict, kept, engine=engine, scheduler=scheduler)
     report = label_files(inputs, output, model=model, options=options)
     for error in report.errors[:20]:
         typer.echo(f"{'warning' if error.get('warning') else 'skipped'} {error['location']}: {error['error']}", err=True)

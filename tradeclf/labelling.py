@@ -19,7 +19,8 @@ from .errors import InputError, TradeclfError, WorkerError
 from .persistence import atomic_write_bytes
 from .schema import Schema
 from .sinks import STDOUT, FileSink, StdoutSink, infer_format, run_files
-from .sources import Item, Record, RecordError, expand_inputs, input_bytes, input_fingerprint, read_records
+from .sources import (ROW_KEYS, Item, Record, RecordError, expand_inputs, input_bytes, input_fingerprint,
+                      read_records)
 
 CHUNK_RECORDS = 64
 
@@ -38,6 +39,7 @@ class LabelOptions:
     overwrite: bool = False
     jobs: int = 1
     strict: bool = False
+    keep: tuple[str, ...] = ()  # input fields carried into every row and summary; ("*",): all but the text
     chunk_records: int = CHUNK_RECORDS
     progress: bool | None = None  # None: a bar when stderr is a terminal
     engine: str = "local"
@@ -68,20 +70,22 @@ class RunReport:
 
 def write_summaries(rows_path: Path, summary_path: Path, schema: Schema) -> None:
     """One summary line per article, computed from the finished sentence rows (consecutive per article)."""
-    def articles() -> Iterator[tuple[str, list[dict]]]:
-        current, labels = None, []
+    def articles() -> Iterator[tuple[dict, list[dict]]]:
+        head: dict | None = None
+        labels: list[dict] = []
         with rows_path.open(encoding="utf-8") as handle:
             for line in handle:
                 row = json.loads(line)
-                if current is not None and (row["article_id"] != current or row["sentence_index"] == 0):
-                    yield current, labels
+                if head is not None and (row["article_id"] != head["article_id"] or row["sentence_index"] == 0):
+                    yield head, labels
                     labels = []
-                current = row["article_id"]
+                if not labels:  # the article id and the kept input fields, from its first row
+                    head = {k: v for k, v in row.items() if k == "article_id" or k not in ROW_KEYS}
                 labels.append(row["labels"])
-        if current is not None:
-            yield current, labels
+        if head is not None:
+            yield head, labels
 
-    lines = (json.dumps({"article_id": aid, **summarise(labels, schema)}, ensure_ascii=False) for aid, labels in articles())
+    lines = (json.dumps({**head, **summarise(labels, schema)}, ensure_ascii=False) for head, labels in articles())
     atomic_write_bytes(summary_path, ("\n".join(lines) + "\n").encode())
 
 
@@ -107,7 +111,10 @@ def _label(inputs: list[str], opts: LabelOptions, model: ModelLike) -> RunReport
     output, fmt, text_field, id_field = opts.output, opts.fmt, opts.text_field, opts.id_field
     summary, errors, resume, overwrite = opts.summary, opts.errors, opts.resume, opts.overwrite
     jobs, strict, chunk_records, progress = opts.jobs, opts.strict, opts.chunk_records, opts.progress
-    engine, scheduler = opts.engine, opts.scheduler
+    engine, scheduler, keep = opts.engine, opts.scheduler, tuple(opts.keep)
+    clashes = [name for name in keep if name in ROW_KEYS]
+    if clashes:
+        raise InputError(f"--keep {','.join(clashes)}: these names are row columns already; rename the input field(s)")
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -127,12 +134,12 @@ def _label(inputs: list[str], opts: LabelOptions, model: ModelLike) -> RunReport
         for extra in (summary, errors):
             if extra and Path(extra).exists() and not (overwrite or resume):
                 raise InputError(f"{extra}: already exists; choose another name, or add --overwrite to replace it")
-        fingerprint = {"inputs": input_fingerprint(sources), "format": fmt, "text_field": text_field,
+        fingerprint = {"inputs": input_fingerprint(sources), "format": fmt, "text_field": text_field, "keep": list(keep),
                        "id_field": id_field, "model": saved.metadata.get("model_sha256")}
         sink = FileSink(output, fmt, saved.schema, errors, resume=resume, overwrite=overwrite, fingerprint=fingerprint)
     report = RunReport(resumed_from=sink.resumed_records, output=output, records=sink.resumed_records)
     warnings: list[dict] = []
-    items: Iterator[Item] = islice(_unique_ids(read_records(sources, text_field, id_field, expanded=True), warnings, sink.resumed_records),
+    items: Iterator[Item] = islice(_unique_ids(read_records(sources, text_field, id_field, expanded=True, keep=keep), warnings, sink.resumed_records),
                    sink.resumed_records, None)
     total = input_bytes(sources)
     sizes: deque = deque()

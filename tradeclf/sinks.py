@@ -55,7 +55,8 @@ def infer_format(output: str, given: str | None) -> str:
 
 def flat_row(row: dict[str, Any], schema: Schema) -> dict[str, Any]:
     """A sentence row with one column per task and one per task-label probability (for CSV/Parquet)."""
-    flat = {k: v for k, v in row.items() if k not in ("labels", "probabilities", "source")}
+    flat = {k: (v if v is None or isinstance(v, (str, int, float, bool)) else json.dumps(v, ensure_ascii=False))
+            for k, v in row.items() if k not in ("labels", "probabilities", "source")}
     source = row.get("source") or {}
     for key in ("text", "start", "end", "type"):  # one column each, empty for narration
         flat[f"source_{key}"] = source.get(key)
@@ -318,7 +319,8 @@ def _write_parquet(path: Path, rows: Iterable[dict[str, Any]]) -> None:
         table = pa.Table.from_pylist(batch)
         if writer is None:  # source columns are all null in a batch of narration: give them their real types
             fixed = {"source_text": pa.string(), "source_type": pa.string(), "source_start": pa.int64(), "source_end": pa.int64()}
-            schema = pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in table.schema])
+            schema = pa.schema([pa.field(f.name, fixed.get(f.name, pa.string() if pa.types.is_null(f.type) else f.type))
+                                for f in table.schema])
             writer = pq.ParquetWriter(path, schema)
         writer.write_table(table.cast(writer.schema))
         batch.clear()

@@ -30,6 +30,7 @@ class Record:
     text: str
     location: str
     nbytes: int = 0
+    fields: tuple = ()  # (name, value) pairs of input fields kept for the output rows (--keep)
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,16 @@ def input_bytes(sources: list[Path | str]) -> int | None:
     return sum(p.stat().st_size for p in files)
 
 
+ALL_FIELDS = ("*",)
+ROW_KEYS = ("article_id", "sentence_index", "start", "end", "text", "labels", "source", "probabilities")  # not keepable
+
+
 def read_records(paths: list[str] | list[Path | str], text_field: str = "text", id_field: str = "id",
-                 expanded: bool = False) -> Iterator[Item]:
-    """Stream records from every input in order (`expanded`: the paths come from expand_inputs already)."""
+                 expanded: bool = False, keep: tuple[str, ...] = ()) -> Iterator[Item]:
+    """Stream records from every input in order (`expanded`: the paths come from expand_inputs already).
+
+    `keep` names input fields to carry into every output row (a missing one is null); ("*",) keeps every
+    field but the text. A .txt file has the field `path`."""
     sources = list(paths) if expanded else expand_inputs([str(p) for p in paths])
     ids = text_ids(sources)
     for source in sources:
@@ -115,30 +123,43 @@ def read_records(paths: list[str] | list[Path | str], text_field: str = "text", 
         assert isinstance(source, Path)
         kind = TABLE_SUFFIXES.get(source.suffix.lower())
         if kind == "jsonl":
-            yield from _jsonl_records(source, text_field, id_field)
+            records = _jsonl_records(source, text_field, id_field)
         elif kind == "csv":
-            yield from _csv_records(source, text_field, id_field)
+            records = _csv_records(source, text_field, id_field)
         elif kind == "parquet":
-            yield from _parquet_records(source, text_field, id_field)
+            records = _parquet_records(source, text_field, id_field, keep)
         else:
-            yield from _text_record(source.read_bytes(), ids.get(source, source.stem), str(source))
+            records = _text_record(source.read_bytes(), ids.get(source, source.stem), str(source), {"path": str(source)})
+        yield from (_kept(item, keep, text_field) for item in records) if keep else records
 
 
-def _text_record(data: bytes, record_id: str, location: str) -> Iterator[Item]:
+def _kept(item: Item, keep: tuple[str, ...], text_field: str) -> Item:
+    """The record with only the kept fields (all but the text for ("*",)), in the order asked."""
+    if not isinstance(item, Record):
+        return item
+    given = dict(item.fields)
+    if keep == ALL_FIELDS:
+        chosen = tuple((k, v) for k, v in given.items() if k != text_field and k not in ROW_KEYS)
+    else:
+        chosen = tuple((k, given.get(k)) for k in keep)
+    return Record(item.id, item.text, item.location, item.nbytes, chosen)
+
+
+def _text_record(data: bytes, record_id: str, location: str, fields: dict | None = None) -> Iterator[Item]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         yield RecordError(location, f"not UTF-8 text (bad byte at offset {exc.start}); re-save the file as UTF-8", len(data))
         return
-    yield _checked(record_id, text, location, len(data))
+    yield _checked(record_id, text, location, len(data), fields)
 
 
-def _checked(record_id: object, text: object, location: str, nbytes: int = 0) -> Item:
+def _checked(record_id: object, text: object, location: str, nbytes: int = 0, fields: dict | None = None) -> Item:
     if not isinstance(text, str):
         return RecordError(location, f"text is {type(text).__name__}, not a string", nbytes)
     if not text.strip():
         return RecordError(location, "empty text; nothing to label", nbytes)
-    return Record(str(record_id), text, location, nbytes)
+    return Record(str(record_id), text, location, nbytes, tuple((fields or {}).items()))
 
 
 def _id_or(value: object, fallback: str) -> str:
@@ -167,7 +188,7 @@ def _jsonl_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]
             if text_field not in obj:
                 yield RecordError(location, f"no {text_field!r} field; name the text field with --text-field", size)
                 continue
-            yield _checked(_id_or(obj.get(id_field), f"{path.stem}:{number}"), obj[text_field], location, size)
+            yield _checked(_id_or(obj.get(id_field), f"{path.stem}:{number}"), obj[text_field], location, size, obj)
 
 
 def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]:
@@ -189,7 +210,7 @@ def _csv_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]:
             if any(_undecodable(v) for v in row.values() if isinstance(v, str)):
                 yield RecordError(location, "not UTF-8 (bad bytes in this row); re-save the CSV as UTF-8", size)
                 continue
-            yield _checked(_id_or(row.get(id_field), f"{path.stem}:{number}"), row[text_field], location, size)
+            yield _checked(_id_or(row.get(id_field), f"{path.stem}:{number}"), row[text_field], location, size, row)
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -200,7 +221,7 @@ def _undecodable(value: str) -> bool:
     return _SURROGATE.search(value) is not None
 
 
-def _parquet_records(path: Path, text_field: str, id_field: str) -> Iterator[Item]:
+def _parquet_records(path: Path, text_field: str, id_field: str, keep: tuple[str, ...] = ()) -> Iterator[Item]:
     import pyarrow.parquet as pq
 
     try:
@@ -210,11 +231,13 @@ def _parquet_records(path: Path, text_field: str, id_field: str) -> Iterator[Ite
     columns = parquet.schema_arrow.names
     if text_field not in columns:
         raise InputError(f"{path}: no column {text_field!r} (columns: {', '.join(columns)}); name it with --text-field")
-    wanted = [text_field] + ([id_field] if id_field in columns else [])
+    extra = [c for c in columns if c != text_field] if keep == ALL_FIELDS else [c for c in keep if c in columns]
+    wanted = list(dict.fromkeys([text_field] + ([id_field] if id_field in columns else []) + extra))
     row = 0
     for batch in parquet.iter_batches(columns=wanted, batch_size=2048):
         data = batch.to_pydict()
         for i, text in enumerate(data[text_field]):
             row += 1
             record_id = _id_or(data[id_field][i] if id_field in data else None, f"{path.stem}:{row}")
-            yield _checked(record_id, text, f"{path}:row {row}", len(text.encode("utf-8")) if isinstance(text, str) else 0)
+            fields = {c: data[c][i] for c in extra}
+            yield _checked(record_id, text, f"{path}:row {row}", len(text.encode("utf-8")) if isinstance(text, str) else 0, fields)
