@@ -228,3 +228,34 @@ def test_keep_refuses_names_that_are_row_columns(trained_model, tmp_path):
     source.write_text(json.dumps({"id": "a", "text": ARTICLE, "start": 3}) + "\n", encoding="utf-8")
     result = run("label", source, "-o", tmp_path / "out.jsonl", "--keep", "start", "--model", trained_model)
     assert result.exit_code == 2 and "row columns" in result.output
+
+
+def test_index_from_every_label_format_with_intervals_and_charts(trained_model, tmp_path):
+    records = [{"id": f"d{i}", "text": ARTICLE if i % 2 else "Talks resumed in Geneva. Both sides praised the progress.",
+                "date": f"2019-{1 + i // 6:02d}-{1 + i % 6:02d}", "outlet": "wire" if i % 3 else "daily"} for i in range(14)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    tables = {}
+    for fmt in ("jsonl", "csv", "parquet"):
+        labels = tmp_path / f"labels.{fmt}"
+        assert run("label", source, "-o", labels, "--keep", "date,outlet", "--model", trained_model).exit_code == 0
+        out = tmp_path / f"index-{fmt}.csv"
+        result = run("index", labels, "-o", out, "--period", "month", "--model", trained_model,
+                     *(["--plots", tmp_path / "charts"] if fmt == "jsonl" else []))
+        assert result.exit_code == 0, result.output
+        tables[fmt] = pd.read_csv(out)
+    table = tables["jsonl"]
+    pd.testing.assert_frame_equal(table, tables["csv"])
+    pd.testing.assert_frame_equal(table, tables["parquet"])
+    assert list(table["period"]) == ["2019-01-01", "2019-02-01", "2019-03-01"]
+    assert list(table["articles"]) == [6, 6, 2] and list(table["sparse"]) == [False, False, True]
+    for column in ("issues_tariffs", "progress_score", "stance_us_government_hardline"):
+        valid = table[column].notna()
+        assert ((table.loc[valid, f"{column}_low"] <= table.loc[valid, column] + 1e-9)
+                & (table.loc[valid, column] <= table.loc[valid, f"{column}_high"] + 1e-9)).all()
+    assert {"issues.png", "progress.png", "index.html"} <= {p.name for p in (tmp_path / "charts").iterdir()}
+    by_outlet = run("index", tmp_path / "labels.jsonl", "-o", tmp_path / "by.csv", "--by", "outlet", "--model", trained_model)
+    assert by_outlet.exit_code == 0
+    assert set(pd.read_csv(tmp_path / "by.csv")["outlet"]) == {"wire", "daily"}
+    unkept = run("index", tmp_path / "labels.jsonl", "-o", tmp_path / "x.csv", "--date-field", "published", "--model", trained_model)
+    assert unkept.exit_code == 2 and "--keep published" in unkept.output

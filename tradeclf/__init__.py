@@ -29,6 +29,10 @@ _EXPORTS = {
     "Schema": "schema",
     "train": "training",
     "split_sentences": "segment",
+    "label_files": "labelling",
+    "LabelOptions": "labelling",
+    "negotiation_index": "index",
+    "ActorTable": "actors",
     "TradeclfError": "errors",
     "InputError": "errors",
     "ModelError": "errors",
@@ -46,6 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .schema import Schema, load_schema
     from .segment import split_sentences
     from .training import train
+    from .actors import ActorTable
+    from .index import negotiation_index
+    from .labelling import LabelOptions, label_files
 
 
 def __getattr__(name: str) -> Any:

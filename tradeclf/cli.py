@@ -141,6 +141,48 @@ def label(
 
 @app.command()
 @handles_errors
+def index(
+    labels: Annotated[Path, typer.Argument(help="Output of `tradeclf label` (.jsonl, .csv or .parquet) labelled with --keep DATE_FIELD[,GROUP...].")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Index table to write (.csv or .parquet).")] = Path("index.csv"),
+    period: Annotated[str, typer.Option(help="day, week, month, quarter or year.")] = "month",
+    by: Annotated[Optional[str], typer.Option(help="Kept fields to break the index down by, comma-separated (e.g. outlet).", show_default=False)] = None,
+    date_field: Annotated[str, typer.Option(help="Kept field holding each article's date.")] = "date",
+    plots: Annotated[Optional[Path], typer.Option(help="Folder for line charts with bands (PNG) and an HTML page.", show_default=False)] = None,
+    min_articles: Annotated[int, typer.Option(min=1, help="Periods with fewer articles are marked sparse and left out of the charts.")] = 5,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing index file.")] = False,
+    model: ModelOption = None,
+) -> None:
+    """Aggregate labelled articles into a negotiation index by period: issue salience, progress index, stance by speaker."""
+    from .api import get_model
+    from .errors import InputError
+    from .index import negotiation_index, plot_index
+    from .persistence import atomic_write_bytes
+
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"{output}: name the index .csv or .parquet")
+    if output.exists() and not overwrite:
+        raise InputError(f"{output}: already exists; choose another -o, or add --overwrite to replace it")
+    groups = tuple(f.strip() for f in by.split(",") if f.strip()) if by else ()
+    table = negotiation_index(labels, get_model(model).schema, period, groups, date_field, min_articles)
+    import io
+
+    buffer = io.BytesIO()
+    if output.suffix.lower() == ".csv":
+        table.to_csv(buffer, index=False)
+    else:
+        table.to_parquet(buffer, index=False)
+    atomic_write_bytes(output, buffer.getvalue())
+    sparse = int(table["sparse"].sum())
+    typer.echo(f"{len(table)} periods ({sparse} sparse: fewer than {min_articles} articles) from {int(table['articles'].sum())} "
+               f"articles -> {output}" + (f"; {table.attrs['undated_articles']} articles without a readable date left out"
+                                          if table.attrs.get("undated_articles") else ""), err=True)
+    if plots is not None:
+        written = plot_index(table, plots, groups)
+        typer.echo(f"charts: {', '.join(str(p) for p in written)}", err=True)
+
+
+@app.command()
+@handles_errors
 def train(
     data: Annotated[Path, typer.Option(help="Corpus: a data/-style folder, a save_to_disk folder, or a .jsonl/.csv/.parquet file.")] = Path("data"),
     out: Annotated[Path, typer.Option(help="Model folder to write.")] = Path("models/my-model"),
