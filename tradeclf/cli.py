@@ -328,5 +328,85 @@ def data_card(
     typer.echo(f"{path / 'README.md'}: {'updated' if changed else 'up to date'}")
 
 
+@data_app.command("import")
+@handles_errors
+def data_import(
+    export: Annotated[Path, typer.Argument(help="A Label Studio JSON export, or doccano JSON Lines (text + label).")],
+    into: Annotated[Path, typer.Option(help="Corpus folder to add the annotated sentences to.")] = Path("data"),
+    split: Annotated[str, typer.Option(help="Split for the new sentences.")] = "train",
+    fmt: Annotated[Optional[str], typer.Option("--format", help="labelstudio or doccano (default: .json is Label Studio, .jsonl doccano).", show_default=False)] = None,
+) -> None:
+    """Add annotated sentences to a corpus (validated, duplicates skipped), ready for `tradeclf train`."""
+    from .annotation_io import merge_into_corpus, read_doccano, read_label_studio
+    from .errors import DataError, InputError
+    from .schema import load_schema
+    from .validate import check_corpus
+
+    if not export.is_file():
+        raise InputError(f"{export}: no such file; export the annotations first")
+    kind = fmt or ("labelstudio" if export.suffix.lower() == ".json" else "doccano")
+    if kind not in ("labelstudio", "doccano"):
+        raise InputError(f"--format {kind!r}: use labelstudio or doccano")
+    schema = load_schema(into)
+    rows, problems = (read_label_studio if kind == "labelstudio" else read_doccano)(export, schema)
+    if problems:
+        raise DataError(f"{export}: {len(problems)} annotation(s) do not fit the schema; fix them and export again:\n  "
+                        + "\n  ".join(problems[:20]))
+    counts = merge_into_corpus(rows, into, schema, export.name, split)
+    errors = [p for p in check_corpus(into, schema, near_duplicates=False)[0] if p.level == "error"]
+    if errors:
+        raise DataError(f"{into}: the corpus does not validate after the import:\n  " + "\n  ".join(map(str, errors[:20])))
+    typer.echo(f"{counts['imported']} sentences in {counts['articles']} articles added to {into} ({split}); "
+               f"{counts['duplicates']} already in the corpus skipped. Retrain: tradeclf train --data {into} --out models/NAME")
+
+
+@data_app.command("labelstudio-config")
+@handles_errors
+def data_labelstudio_config(
+    path: Annotated[Path, typer.Argument(help="Corpus folder or schema.json whose tasks the form asks for.")] = Path("data"),
+) -> None:
+    """Print a Label Studio labelling config generated from the schema (every task and label)."""
+    from .annotation_io import labeling_config
+    from .schema import load_schema
+
+    typer.echo(labeling_config(load_schema(path)), nl=False)
+
+
+@app.command()
+@handles_errors
+def suggest(
+    inputs: Annotated[list[str], typer.Argument(help="Unlabelled articles: the inputs `tradeclf label` takes.", show_default=False)],
+    n: Annotated[int, typer.Option("-n", min=1, help="Sentences to pick.")] = 50,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Tasks to write (.json: Label Studio tasks with predictions; .jsonl: one suggestion per line).")] = Path("suggestions.json"),
+    text_field: Annotated[str, typer.Option(help="Text column in table inputs.")] = "text",
+    id_field: Annotated[str, typer.Option(help="Id column in table inputs.")] = "id",
+    per_article: Annotated[int, typer.Option(min=1, help="At most this many sentences from one article.")] = 2,
+    exclude: Annotated[Optional[Path], typer.Option(help="Corpus folder whose sentences are never suggested (default: data/ if it exists).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    model: ModelOption = None,
+) -> None:
+    """Pick the sentences most worth annotating: least certain per task, spread across articles and labels."""
+    from .api import get_model
+    from .errors import InputError
+    from .persistence import atomic_write_bytes
+    from .sources import read_records
+    from .suggest import corpus_texts, label_studio_task, suggest as pick
+
+    if output.exists() and not overwrite:
+        raise InputError(f"{output}: already exists; choose another -o, or add --overwrite to replace it")
+    if output.suffix.lower() not in (".json", ".jsonl"):
+        raise InputError(f"{output}: name it .json (Label Studio tasks) or .jsonl")
+    saved = get_model(model)
+    folder = exclude if exclude is not None else (Path("data") if (Path("data") / "sentences.jsonl").is_file() else None)
+    chosen = pick(read_records(inputs, text_field, id_field), n, saved, corpus_texts(folder) if folder else set(), per_article)
+    if output.suffix.lower() == ".json":
+        version = str(saved.metadata.get("model_sha256", ""))[:12]
+        data = json.dumps([label_studio_task(s, saved.schema, version) for s in chosen], ensure_ascii=False, indent=1) + "\n"
+    else:
+        data = "".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in chosen)
+    atomic_write_bytes(output, data.encode())
+    typer.echo(f"{len(chosen)} sentences from {len({s.article_id for s in chosen})} articles -> {output}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
