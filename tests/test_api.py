@@ -93,3 +93,16 @@ def test_predict_finds_the_source_inside_a_lone_sentence(trained_model):
     prediction = tradeclf.predict("The tariffs will hurt growth, an IMF economist said.", model=trained_model)
     assert prediction.source == {"text": "an IMF economist", "start": 30, "end": 46, "type": "IGO"}
     assert tradeclf.predict("Tariffs rose in May.", model=trained_model).source is None
+
+
+def test_label_frame_and_predict_take_pandas(trained_model):
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["Tariffs rose on Friday. Beijing vowed to retaliate.", "Talks resumed."],
+                          "date": ["2019-05-10", "2019-06-01"], "outlet": ["wire", "daily"]})
+    rows = tradeclf.label_frame(frame, model=trained_model)
+    assert list(rows["id"] if "id" in rows else rows["article_id"]) == ["a", "a", "b"]
+    assert list(rows["date"]) == ["2019-05-10", "2019-05-10", "2019-06-01"] and "outlet" in rows
+    assert isinstance(rows["issues"][0], list) and {"speaker", "p_speaker_none", "source_text", "start"} <= set(rows.columns)
+    predictions = tradeclf.predict(frame["text"], model=trained_model)
+    assert [p.text for p in predictions] == list(frame["text"])

@@ -30,6 +30,7 @@ _EXPORTS = {
     "train": "training",
     "split_sentences": "segment",
     "label_files": "labelling",
+    "label_frame": "labelling",
     "LabelOptions": "labelling",
     "negotiation_index": "index",
     "ActorTable": "actors",
@@ -52,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .training import train
     from .actors import ActorTable
     from .index import negotiation_index
-    from .labelling import LabelOptions, label_files
+    from .labelling import LabelOptions, label_files, label_frame
 
 
 def __getattr__(name: str) -> Any:

@@ -97,7 +97,8 @@ def predict(text, model: ModelLike = None):
     """
     if isinstance(text, str):
         return predict_many([check_text(text)], model)[0]
-    if not isinstance(text, (list, tuple)):
-        raise InputError(f"text: expected a string or a list of strings, got {type(text).__name__}")
-    texts = [check_text(t, f"text[{i}]") for i, t in enumerate(text)]
+    if isinstance(text, (bytes, dict)) or not hasattr(text, "__iter__"):
+        raise InputError(f"text: expected a string or a sequence of strings (list, tuple, pandas Series...), "
+                         f"got {type(text).__name__}")
+    texts = [check_text(t, f"text[{i}]") for i, t in enumerate(list(text))]
     return predict_many(texts, model)

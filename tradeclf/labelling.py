@@ -201,6 +201,37 @@ def _unique_ids(items: Iterable[Item], warnings: list[dict], already_done: int) 
         yield item
 
 
+def label_frame(frame: Any, text: str = "text", id: str = "id", keep: Iterable[str] | None = None,
+                model: ModelLike = None) -> Any:
+    """One row per sentence of every article in a pandas DataFrame: its id, the kept columns (all but the text
+    by default), sentence index, offsets, text, labels (one column per task; lists for multi-label tasks),
+    the attributed source and each label's probability (`p_TASK_LABEL`)."""
+    import pandas as pd
+
+    from .sinks import flat_row
+
+    if text not in frame.columns:
+        raise InputError(f"label_frame: no column {text!r} (columns: {', '.join(map(str, frame.columns))})")
+    kept = [c for c in frame.columns if c not in (text, id)] if keep is None else list(keep)
+    missing = [c for c in kept if c not in frame.columns]
+    if missing:
+        raise InputError(f"label_frame: keep names missing column(s) {', '.join(missing)}")
+    saved = get_model(model)
+    ids = frame[id].tolist() if id in frame.columns else list(range(len(frame)))
+    records = [Record(str(i), t, f"row {n}", 0, tuple((c, v) for c, v in zip(kept, values)))
+               if isinstance(t, str) and t.strip() else RecordError(f"row {n}", "empty or missing text")
+               for n, (i, t, values) in enumerate(zip(ids, frame[text].tolist(), frame[kept].itertuples(index=False, name=None)))]
+    rows: list[dict] = []
+    for chunk in chunks(records, CHUNK_RECORDS):
+        labelled, _ = label_chunk(chunk, saved)
+        for row in labelled:
+            flat = flat_row(row, saved.schema)
+            for task in saved.schema.tasks:  # keep lists (not "a|b") in a DataFrame
+                flat[task.name] = row["labels"][task.name]
+            rows.append(flat)
+    return pd.DataFrame(rows)
+
+
 def _stop_at_first_error(items: Iterable[Item]) -> Iterator[Item]:
     for item in items:
         if isinstance(item, RecordError):
@@ -208,4 +239,4 @@ def _stop_at_first_error(items: Iterable[Item]) -> Iterator[Item]:
         yield item
 
 
-__all__ = ["label_files", "label_chunk", "LabelOptions", "RunReport", "MAX_ARTICLE_CHARS"]
+__all__ = ["label_files", "label_frame", "label_chunk", "LabelOptions", "RunReport", "MAX_ARTICLE_CHARS"]
