@@ -127,3 +127,24 @@ def test_compiled_predictor_equals_the_estimator(small_corpus):
         for task in expected:
             np.testing.assert_allclose(got[task], expected[task], rtol=0, atol=1e-6)
         assert compiled.predict(texts, article_ids=article_ids) == model.predict(texts, article_ids=article_ids)
+
+
+def test_the_latency_path_for_a_few_sentences_equals_the_batch_path(trained_model, small_corpus):
+    """A lone sentence is scored without sparse matrices; it must give the batch path's probabilities."""
+    import numpy as np
+
+    from tradeclf.compiled import SMALL_BATCH
+    from tradeclf.data import load_corpus
+
+    predictor = load_model(trained_model).predictor
+    texts = load_corpus(small_corpus).texts(load_corpus(small_corpus).split("test"))[:90]
+    for start in range(0, len(texts), SMALL_BATCH):
+        few = texts[start:start + SMALL_BATCH]
+        alone = predictor.predict_proba(few)
+        batch = predictor.predict_proba(few + ["Padding sentence."] * (SMALL_BATCH + 1))
+        for task in alone:
+            np.testing.assert_allclose(alone[task], batch[task][: len(few)], atol=1e-12)
+        in_article = predictor.predict_proba(few, article_ids=[0] * len(few))
+        batch = predictor.predict_proba(few + ["Padding sentence."] * (SMALL_BATCH + 1), article_ids=[0] * len(few) + [1] * (SMALL_BATCH + 1))
+        for task in in_article:
+            np.testing.assert_allclose(in_article[task], batch[task][: len(few)], atol=1e-12)
