@@ -15,7 +15,8 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if "tasks" in cv:  # a model trained before reports by origin
         flat["cv"] = cv
     else:
-        flat.update({f"cv ({origin})": result for origin, result in cv.items()})
+        ordered = sorted(cv.items(), key=lambda item: item[0] != "real")  # real text first, as everywhere
+        flat.update({f"cv ({origin})": result for origin, result in ordered})
     return flat
 
 
