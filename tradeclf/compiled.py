@@ -312,13 +312,14 @@ class CompiledModel:
             scores = self._small_scores(texts, found, blocks)  # no sparse matrices: half a lone sentence's time
         else:
             own = self.transform(texts) if features is None else features
-            if found is not None:
+            scores = np.hstack([np.asarray(own @ block, dtype=np.float64) for block in blocks])
+            if found is not None:  # the source columns are disjoint from the text's: add their scores
                 from .attribution import source_matrix, source_tokens
 
                 assert self.source_vocabulary is not None
-                own = (own + source_matrix([source_tokens(s) for s in found], self.source_vocabulary.index,
-                                           self.n_features, self.source_weight)).tocsr()
-            scores = np.hstack([np.asarray(own @ block, dtype=np.float64) for block in blocks])
+                sourced = source_matrix([source_tokens(s) for s in found], self.source_vocabulary.index,
+                                        self.n_features, self.source_weight)
+                scores += np.hstack([np.asarray(sourced @ block, dtype=np.float64) for block in blocks])
         n = scores.shape[0]
         if in_article:
             ids = np.asarray([str(a) for a in article_ids or ()]) if n else np.zeros(0, dtype=str)
