@@ -15,4 +15,4 @@ for line in open(sys.argv[1], encoding="utf-8"):
 PY
 tradeclf label "$OUT/passages.jsonl" -o "$OUT/labels.jsonl" --keep date,genre --overwrite
 tradeclf index "$OUT/labels.jsonl" -o "$OUT/index.csv" --period quarter --plots "$OUT" --overwrite
-rm "$OUT/passages.jsonl" "$OUT/labels.jsonl"   # the text stays in ../shared; the index and charts are what we keep
+rm -f "$OUT/passages.jsonl" "$OUT/labels.jsonl" "$OUT/labels.jsonl.errors.jsonl"   # the text stays in ../shared; the index and charts are what we keep

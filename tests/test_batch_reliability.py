@@ -260,8 +260,9 @@ def test_ids_are_path_qualified_when_names_collide_and_duplicates_are_reported(t
     table.write_text("".join(json.dumps(r) + "\n" for r in [{"id": None, "text": ARTICLES[1]}, {"id": "d", "text": ARTICLES[2]},
                                                              {"id": "d", "text": ARTICLES[3]}]), encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    result = run("label", tmp_path / "a", tmp_path / "b", table, "-o", out, "--model", trained_model)
+    result = run("label", tmp_path / "a", tmp_path / "b", table, "-o", out, "--keep", "path,id", "--model", trained_model)
     assert result.exit_code == 0, result.output  # a renamed duplicate is a warning, not a skipped record
+    assert [r["id"] for r in rows_of(out) if r["article_id"] == "d#2"][:1] == ["d"], "a renamed record keeps its fields"
     ids = list(dict.fromkeys(r["article_id"] for r in rows_of(out)))
     assert ids == [str(tmp_path / "a" / "x"), str(tmp_path / "b" / "x"), "t:1", "d", "d#2"]
     warnings = rows_of(tmp_path / "out.jsonl.errors.jsonl")

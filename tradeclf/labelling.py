@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -98,8 +98,6 @@ def label_files(inputs: list[str], output: str = STDOUT, *, model: ModelLike = N
     a user error found later (a CSV without the text column, --strict) removes what the run wrote, and an
     interruption (Ctrl-C, a kill, a dead worker) leaves a checkpoint for --resume.
     """
-    from dataclasses import replace
-
     try:
         opts = replace(options or LabelOptions(), output=output, **settings)
     except TypeError as exc:
@@ -197,7 +195,7 @@ def _unique_ids(items: Iterable[Item], warnings: list[dict], already_done: int) 
                 if number >= already_done:
                     warnings.append({"location": item.location, "error": f"duplicate id {item.id!r}; labelled as {renamed!r}",
                                      "warning": True})
-                item = Record(renamed, item.text, item.location, item.nbytes)
+                item = replace(item, id=renamed)  # kept fields and all
         yield item
 
 
