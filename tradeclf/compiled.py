@@ -99,14 +99,8 @@ class Vocabulary:
         cols: list[int] = []
         values: list[int] = []
         indptr = [0]
-        cache = self._cache
         for word in local:
-            entry = cache.get(word)
-            if entry is None:
-                counted = Counter(self._word_char_ids(word))
-                entry = cache[word] = (list(counted.keys()), list(counted.values()))
-                if len(cache) > WORD_CACHE_SIZE:
-                    cache.popitem(last=False)
+            entry = self._word_entry(word)
             cols.extend(entry[0])
             values.extend(entry[1])
             indptr.append(len(cols))
@@ -117,17 +111,21 @@ class Vocabulary:
     def word_char_counts(self, normal: str) -> dict[int, int]:
         """Counts of this char_wb part's n-gram ids in one normalised text, from the per-word cache."""
         out: dict[int, int] = {}
-        cache = self._cache
         for word in _WHITE_SPACES.sub(" ", normal).split():
-            entry = cache.get(word)
-            if entry is None:
-                counted = Counter(self._word_char_ids(word))
-                entry = cache[word] = (list(counted.keys()), list(counted.values()))
-                if len(cache) > WORD_CACHE_SIZE:
-                    cache.popitem(last=False)
+            entry = self._word_entry(word)
             for j, c in zip(entry[0], entry[1]):
                 out[j] = out.get(j, 0) + c
         return out
+
+    def _word_entry(self, word: str) -> tuple[list[int], list[int]]:
+        """(n-gram ids, counts) of one word, from the bounded cache (computed and stored on a miss)."""
+        entry = self._cache.get(word)
+        if entry is None:
+            counted = Counter(self._word_char_ids(word))
+            entry = self._cache[word] = (list(counted.keys()), list(counted.values()))
+            if len(self._cache) > WORD_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return entry
 
     def _word_char_ids(self, word: str) -> list[int]:
         """scikit-learn's _char_wb_ngrams for one word, mapped to column ids."""
