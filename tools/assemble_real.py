@@ -72,7 +72,7 @@ def article_id_for(passage: dict) -> str:
 SPLIT_SHARES = {"train": 0.6, "dev": 0.2, "test": 0.2}
 
 
-def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict]) -> None:
+def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict], previous: dict[str, str] | None = None) -> None:
     """Give real documents that share near-duplicate sentences (boilerplate of notices and statements, the
     same paragraph in two releases) one split, so no sentence of real test has a twin in training.
 
@@ -80,6 +80,10 @@ def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict]) -> N
     largest first, go to the split furthest below its share (60/20/20) of the sentences of the component's
     main source, so every source is spread over the splits as evenly as its components allow (ties go to
     train, then dev: an outsized component lands in dev rather than test). Deterministic.
+
+    Splits are stable across annotation rounds: a component holding articles already in the corpus
+    (`previous`, article id -> split) keeps the split of its largest such article, so a new round adds
+    documents to the splits without moving old ones (and the real test set only grows).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -119,9 +123,15 @@ def resplit_by_near_duplicates(articles: list[dict], sentences: list[dict]) -> N
         totals[main_source[root]] += n
     filled = {(source, split): 0 for source in totals for split in SPLIT_SHARES}
     order = {split: k for k, split in enumerate(SPLIT_SHARES)}
-    for root in sorted(size, key=lambda r: (-size[r], r)):
+    previous = previous or {}
+    kept = {}
+    for root, ids in members.items():
+        old = sorted((-per_article[i], i) for i in ids if i in previous)
+        if old:
+            kept[root] = previous[old[0][1]]
+    for root in sorted(size, key=lambda r: (r not in kept, -size[r], r)):  # old components first, then new ones
         source = main_source[root]
-        split = max(SPLIT_SHARES, key=lambda s: (SPLIT_SHARES[s] * totals[source] - filled[(source, s)], -order[s]))
+        split = kept.get(root) or max(SPLIT_SHARES, key=lambda s: (SPLIT_SHARES[s] * totals[source] - filled[(source, s)], -order[s]))
         filled[(source, split)] += size[root]
         for article_id in members[root]:
             by_id[article_id]["split"] = split
@@ -141,7 +151,9 @@ def main(annotation: Path) -> None:
     reviewed = labels_by_key(glob.glob(str(annotation / "review" / "batch_??.jsonl")))
     adjudicated = labels_by_key(glob.glob(str(annotation / "adj" / "out_*.jsonl")))
 
-    articles = [a for a in read_jsonl(DATA / "articles.jsonl") if a.get("origin") != "real" or a["id"] in SEED_SOURCE]
+    existing = read_jsonl(DATA / "articles.jsonl")
+    previous = {a["id"]: a["split"] for a in existing if a.get("origin") == "real" and a["id"] not in SEED_SOURCE}
+    articles = [a for a in existing if a.get("origin") != "real" or a["id"] in SEED_SOURCE]
     keep = {a["id"] for a in articles}
     sentences = [s for s in read_jsonl(DATA / "sentences.jsonl") if s["article_id"] in keep]
     for article in articles:
@@ -194,7 +206,7 @@ def main(annotation: Path) -> None:
     for s in sentences:
         if s["id"] in corrections:  # identical real sentences made consistent by hand (format lines, boilerplate)
             s.update({t: corrections[s["id"]][t] for t in TASKS})
-    resplit_by_near_duplicates(articles, sentences)
+    resplit_by_near_duplicates(articles, sentences, previous)
     write_jsonl(DATA / "articles.jsonl", articles)
     write_jsonl(DATA / "sentences.jsonl", sentences)
     for name, rows in agreement.items():

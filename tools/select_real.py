@@ -45,6 +45,16 @@ TARGETS_ROUND_2 = {  # capped so the Federal Register (732 sentences in the whol
     ("whitehouse.gov briefing room", "fact sheet"): 150,
     ("whitehouse.gov briefing room", "remarks"): 150,
 }
+# a third round (December 2026) leans on the most news-like real text: briefings with reporters' questions,
+# remarks and statements, where speakers, stances and progress claims are densest
+TARGETS_ROUND_3 = {
+    ("whitehouse.gov briefing room", "press briefing"): 450,
+    ("whitehouse.gov briefing room", "remarks"): 350,
+    ("whitehouse.gov briefing room", "statement"): 300,
+    ("whitehouse.gov briefing room", "fact sheet"): 100,
+    ("whitehouse.gov briefing room", "presidential action"): 100,
+    ("Federal Reserve Beige Book", "economic survey"): 150,
+}
 
 
 def document_of(passage_id: str) -> str:
@@ -65,7 +75,7 @@ def split_of_documents(docs: list[str], rng: random.Random) -> dict[str, str]:
 def main(pool: Path, outdir: Path, round_: int = 1) -> None:
     rng = random.Random(SEED + round_ - 1)
     passages = [json.loads(line) for line in pool.read_text(encoding="utf-8").splitlines() if line.strip()]
-    targets = TARGETS if round_ == 1 else TARGETS_ROUND_2
+    targets = {1: TARGETS, 2: TARGETS_ROUND_2, 3: TARGETS_ROUND_3}[round_]
     batch_prefix = "batch" if round_ == 1 else f"r{round_}batch"
     if round_ > 1:  # leave out what the corpus already has (same pool id and same first sentence)
         have = set()
