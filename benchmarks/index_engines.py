@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from index_bench import make_output  # noqa: E402
 
 ENGINES = {
-    "tradeclf (json module + numpy, streamed)": """
+    "tradeclf.index.article_table (DuckDB)": """
 from tradeclf.index import article_table
 from tradeclf.api import get_model
 table = article_table(PATH, get_model(None).schema)

@@ -259,3 +259,8 @@ def test_index_from_every_label_format_with_intervals_and_charts(trained_model, 
     assert set(pd.read_csv(tmp_path / "by.csv")["outlet"]) == {"wire", "daily"}
     unkept = run("index", tmp_path / "labels.jsonl", "-o", tmp_path / "x.csv", "--date-field", "published", "--model", trained_model)
     assert unkept.exit_code == 2 and "--keep published" in unkept.output
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_text((tmp_path / "labels.jsonl").read_text(encoding="utf-8") + '{"article_id": "x", broken\n', encoding="utf-8")
+    refused = run("index", damaged, "-o", tmp_path / "y.csv", "--model", trained_model)
+    assert refused.exit_code == 2 and "damaged.jsonl" in refused.output and "Malformed JSON" in refused.output
+    assert not (tmp_path / "y.csv").exists()

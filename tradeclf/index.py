@@ -2,14 +2,11 @@
 per period and per any kept field, each with a bootstrap interval that resamples articles.
 
 Why by article: sentences of one article are not independent (one wire story about tariffs has ten tariff
-sentences), so intervals resample whole articles. The label output is streamed once into one small row per
-article (counts only), then aggregated with numpy: memory grows with the number of articles, not rows.
-Measured on this machine (benchmarks/index_bench.py and a split timing on 179,118 rows): reading and parsing
-the rows take 58% of the time, counting labels per article 35%, the aggregation and bootstrap 7%, so the
-reader is what matters (pyarrow for Parquet and CSV in batches, the json module for JSON Lines) and pandas
-holds the small article table. benchmarks/index_engines.py measured the per-article counting on 1 GB of JSON
-Lines: this module 23 s / 346 MB, pandas 68 s / 1.7 GB, polars 2.3 s / 1.1 GB, DuckDB 1.0 s / 147 MB. DuckDB
-is the better engine and is the next step here (it is not a dependency yet).
+sentences), so intervals resample whole articles. DuckDB reads the label output (JSON Lines, CSV or Parquet)
+and counts every metric per article in one streamed, parallel pass; pandas and numpy then aggregate the small
+article table and bootstrap it. The engine was chosen by measurement (benchmarks/index_engines.py, the same
+per-article counts from 1 GB of JSON Lines): DuckDB 1.0 s / 147 MB peak, polars 2.3 s / 1.1 GB, the json
+module + numpy streamed 23 s / 346 MB, pandas 68 s / 1.7 GB.
 """
 
 from __future__ import annotations
@@ -22,6 +19,7 @@ import numpy as np
 
 from .errors import InputError
 from .schema import Schema
+from .sinks import MULTI_LABEL_SEPARATOR
 
 PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 MIN_ARTICLES = 5  # periods with fewer articles are marked sparse (and left out of the charts)
@@ -48,87 +46,121 @@ def metric_columns(schema: Schema) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a label output in JSON Lines, CSV or Parquet, streamed in batches (multi-label values split)."""
+def _quote(name: str) -> str:
+    """A field name as a DuckDB identifier (user-chosen --by fields may hold any character)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _fields_of(path: Path) -> set[str]:
+    """The top-level fields of a label output, read from its first row (JSON Lines) or its header."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, 1):
                 if line.strip():
                     try:
                         row = json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise InputError(f"{path}:{number}: broken JSON line ({exc.msg}); is this a `tradeclf label` output?") from None
-                    yield {**{k: v for k, v in row.items() if k not in ("labels", "probabilities", "source")}, **row["labels"]}
-        return
+                    if not isinstance(row, dict) or not isinstance(row.get("labels"), dict):
+                        raise InputError(f"{path}:{number}: rows have no labels; is this a `tradeclf label` output?")
+                    return set(row) | set(row["labels"])
+        return set()
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        batches = pq.ParquetFile(path).iter_batches(batch_size=65_536)
-    elif suffix == ".csv":
-        import pyarrow.csv as pacsv
+        return set(pq.read_schema(path).names)
+    if suffix == ".csv":
+        import csv
 
-        batches = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            return set(next(csv.reader(handle), []))
+    raise InputError(f"{path}: give a `tradeclf label` output (.jsonl, .csv or .parquet)")
+
+
+def _relation_sql(path: Path, schema: Schema, fields: tuple[str, ...]) -> str:
+    """A DuckDB query giving one row per sentence: article_id, the fields (as text) and one column per task
+    (a list for multi-label tasks), whatever the output format."""
+    suffix = path.suffix.lower()
+    name = _literal(str(path))
+    tasks = schema.tasks
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        label_types = ", ".join(f"{_quote(t.name)} {'VARCHAR[]' if t.multi_label else 'VARCHAR'}" for t in tasks)
+        columns = {"article_id": "VARCHAR", **{f: "VARCHAR" for f in fields}, "labels": f"STRUCT({label_types})"}
+        spec = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in columns.items()) + "}"
+        source = f"read_json({name}, format='newline_delimited', columns={spec})"
+        task_columns = [f"labels.{_quote(t.name)} AS {_quote(t.name)}" for t in tasks]
     else:
-        raise InputError(f"{path}: give a `tradeclf label` output (.jsonl, .csv or .parquet)")
-    for batch in batches:
-        yield from batch.to_pylist()
+        reader = f"read_parquet({name})" if suffix == ".parquet" else f"read_csv({name}, header=true, all_varchar=true)"
+        source = reader
+        task_columns = [(f"string_split(coalesce(CAST({_quote(t.name)} AS VARCHAR), ''), {_literal(MULTI_LABEL_SEPARATOR)})"
+                         if t.multi_label else f"CAST({_quote(t.name)} AS VARCHAR)") + f" AS {_quote(t.name)}" for t in tasks]
+    field_columns = [f"CAST({_quote(f)} AS VARCHAR) AS {_quote(f)}" for f in fields]
+    return f"SELECT CAST(article_id AS VARCHAR) AS article_id, {', '.join(field_columns + task_columns)} FROM {source}"
+
+
+def _metric_sql(metrics: list[tuple[str, str, Any]], multi: set[str]) -> list[str]:
+    """Per-article numerator and denominator of every metric, as DuckDB aggregates."""
+    out = []
+    for name, kind, spec in metrics:
+        if kind == "share":
+            task, label = spec
+            hit = f"list_contains({_quote(task)}, {_literal(label)})" if task in multi else f"{_quote(task)} = {_literal(label)}"
+            num, den = f"count(*) FILTER (WHERE {hit})", "count(*)"
+        elif kind == "score":
+            value = f"coalesce({_quote(spec['task'])}, '')"
+            ignored = ", ".join(_literal(v) for v in spec.get("ignore", [])) or "NULL"
+            kept = f"{value} NOT IN ({ignored})"
+            num = (f"count(*) FILTER (WHERE {kept} AND {value} = {_literal(spec['plus'])}) - "
+                   f"count(*) FILTER (WHERE {kept} AND {value} = {_literal(spec['minus'])})")
+            den = f"count(*) FILTER (WHERE {kept})"
+        else:
+            first, outer, second, inner = spec
+            where = f"{_quote(first)} = {_literal(outer)}"
+            num, den = f"count(*) FILTER (WHERE {where} AND {_quote(second)} = {_literal(inner)})", f"count(*) FILTER (WHERE {where})"
+        out += [f"CAST({num} AS DOUBLE) AS {_quote(name + '__num')}", f"CAST({den} AS DOUBLE) AS {_quote(name + '__den')}"]
+    return out
 
 
 def article_table(path: str | Path, schema: Schema, date_field: str = "date", by: tuple[str, ...] = ()):
     """One row per article: its date, the `by` fields, sentence count and every metric's numerator and
-    denominator (as counts), read from a label output in one pass."""
+    denominator (as counts), aggregated by DuckDB straight from the label output (streamed, in parallel)."""
+    import duckdb
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file; give the output of `tradeclf label`")
+    present = _fields_of(path)
+    if "article_id" not in present:
+        raise InputError(f"{path}: rows have no article_id; is this a `tradeclf label` output?")
+    missing = [f for f in (date_field, *by) if f not in present]
+    if missing:
+        raise InputError(f"{path}: rows have no {', '.join(missing)} field; label with --keep {','.join((date_field, *by))}")
+    absent = [t.name for t in schema.tasks if t.name not in present]
+    if absent:
+        raise InputError(f"{path}: rows have no {', '.join(absent)} labels; was it labelled with this model's schema?")
+    fields = tuple(dict.fromkeys((date_field, *by)))
     metrics = metric_columns(schema)
     multi = {t.name for t in schema.tasks if t.multi_label}
-    records: list[list[Any]] = []
-    current: str | None = None
-    counts = np.zeros(2 * len(metrics) + 1)
-    head: list[Any] = []
-
-    def flush() -> None:
-        if current is not None:
-            records.append([current, *head, *counts.tolist()])
-
-    for row in _rows(path):
-        if "article_id" not in row:
-            raise InputError(f"{path}: rows have no article_id; is this a `tradeclf label` output?")
-        if row["article_id"] != current or row.get("sentence_index") == 0:
-            flush()
-            current = row["article_id"]
-            missing = [f for f in (date_field, *by) if f not in row]
-            if missing:
-                raise InputError(f"{path}: rows have no {', '.join(missing)} field; label with --keep {','.join((date_field, *by))}")
-            head = [row[date_field], *(row[f] for f in by)]
-            counts = np.zeros(2 * len(metrics) + 1)
-        labels = {t: (row[t] if isinstance(row[t], list) else [x for x in str(row[t] or "").split("|") if x]) if t in multi
-                  else row[t] for t in schema.task_names}
-        counts[0] += 1
-        for k, (_, kind, spec) in enumerate(metrics):
-            if kind == "share":
-                task, label = spec
-                counts[1 + 2 * k] += label in labels[task]
-                counts[2 + 2 * k] += 1
-            elif kind == "score":
-                value = labels[spec["task"]]
-                if value not in spec.get("ignore", []):
-                    counts[1 + 2 * k] += (value == spec["plus"]) - (value == spec["minus"])
-                    counts[2 + 2 * k] += 1
-            else:
-                first, outer, second, inner = spec
-                if labels[first] == outer:
-                    counts[1 + 2 * k] += labels[second] == inner
-                    counts[2 + 2 * k] += 1
-    flush()
-    columns = ["article_id", date_field, *by, "sentences"]
-    for name, _, _ in metrics:
-        columns += [f"{name}__num", f"{name}__den"]
-    table = pd.DataFrame(records, columns=columns)
-    table[date_field] = pd.to_datetime(table[date_field], errors="coerce")
+    query = (f"SELECT article_id, {', '.join(f'first({_quote(f)}) AS {_quote(f)}' for f in fields)}, "
+             f"CAST(count(*) AS DOUBLE) AS sentences, {', '.join(_metric_sql(metrics, multi))} "
+             f"FROM ({_relation_sql(path, schema, fields)}) GROUP BY article_id ORDER BY article_id")
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET preserve_insertion_order = false")  # lets DuckDB stream without keeping row order
+        table = connection.execute(query).df()
+    except duckdb.Error as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise InputError(f"{path}: cannot read it as a `tradeclf label` output ({first_line})") from None
+    finally:
+        connection.close()
+    table = table[["article_id", *fields, "sentences", *[c for name, _, _ in metrics for c in (f"{name}__num", f"{name}__den")]]]
+    table[date_field] = pd.to_datetime(table[date_field], errors="coerce")  # unreadable dates: undated, not an error
     return table
 
 
