@@ -71,10 +71,11 @@ class ActorTable:
 
     def __init__(self, entries: dict[str, str]):
         self.entries = entries  # lowercased phrase -> code
-        self._longest: dict[str, int] = {}  # first word -> words in its longest phrase: most words start none
+        self._prefixes: set[str] = set()  # the first 1..n-1 words of every n-word phrase: where a match may go on
         for phrase in entries:
             words = phrase.split(" ")
-            self._longest[words[0]] = max(self._longest.get(words[0], 0), len(words))
+            for n in range(1, len(words)):
+                self._prefixes.add(" ".join(words[:n]))
 
     @classmethod
     def from_text(cls, text: str, where: str = "actor table") -> "ActorTable":
@@ -107,32 +108,29 @@ class ActorTable:
         "turkey" or "chad" in running text are not countries); role nouns (~ codes) match any case.
         """
         words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
+        lowered = [w[2].lower() for w in words]
+        entries, prefixes = self.entries, self._prefixes
         out: list[tuple[int, int, Actor]] = []
         i = 0
-        longest = self._longest
         while i < len(words):
-            found = None
-            first = words[i][2].lower()
-            reach = max(longest.get(first, 0), longest.get(first.rstrip(".'"), 0),
-                        longest.get(first[:-2], 0) if first.endswith("'s") else 0)
-            for n in range(min(reach, len(words) - i), 0, -1):
-                chunk = words[i:i + n]
-                phrase = " ".join(w[2] for w in chunk).lower()
-                code = self.entries.get(phrase) or self.entries.get(phrase.rstrip(".'"))
+            best = None
+            phrase = ""
+            for n in range(1, len(words) - i + 1):  # grow the phrase while some entry starts with it
+                phrase = lowered[i] if n == 1 else f"{phrase} {lowered[i + n - 1]}"
+                code = entries.get(phrase) or entries.get(phrase.rstrip(".'"))
                 if code is None and phrase.endswith("'s"):
-                    code = self.entries.get(phrase[:-2])
-                if code is None:
-                    continue
-                if not code.startswith("~") and not any(w[2][0].isupper() for w in chunk):
-                    continue
-                country, role = parse_code(code)
-                found = (chunk[0][0], chunk[-1][1], Actor(phrase, code, country, role))
-                i += n
-                break
-            if found:
-                out.append(found)
-            else:
+                    code = entries.get(phrase[:-2])
+                if code is not None and (code.startswith("~") or any(w[2][0].isupper() for w in words[i:i + n])):
+                    best = (n, code, phrase)
+                if phrase not in prefixes:
+                    break
+            if best is None:
                 i += 1
+                continue
+            n, code, phrase = best
+            country, role = parse_code(code)
+            out.append((words[i][0], words[i + n - 1][1], Actor(phrase, code, country, role)))
+            i += n
         return out
 
 
