@@ -55,6 +55,14 @@ TARGETS_ROUND_3 = {
     ("whitehouse.gov briefing room", "presidential action"): 100,
     ("Federal Reserve Beige Book", "economic survey"): 150,
 }
+TARGETS_ROUND_4 = {  # the same mix again, from what rounds 1-3 left
+    ("whitehouse.gov briefing room", "press briefing"): 400,
+    ("whitehouse.gov briefing room", "remarks"): 350,
+    ("whitehouse.gov briefing room", "statement"): 350,
+    ("whitehouse.gov briefing room", "fact sheet"): 150,
+    ("whitehouse.gov briefing room", "presidential action"): 100,
+    ("Federal Reserve Beige Book", "economic survey"): 200,
+}
 
 
 def document_of(passage_id: str) -> str:
@@ -75,7 +83,7 @@ def split_of_documents(docs: list[str], rng: random.Random) -> dict[str, str]:
 def main(pool: Path, outdir: Path, round_: int = 1) -> None:
     rng = random.Random(SEED + round_ - 1)
     passages = [json.loads(line) for line in pool.read_text(encoding="utf-8").splitlines() if line.strip()]
-    targets = {1: TARGETS, 2: TARGETS_ROUND_2, 3: TARGETS_ROUND_3}[round_]
+    targets = {1: TARGETS, 2: TARGETS_ROUND_2, 3: TARGETS_ROUND_3, 4: TARGETS_ROUND_4}[round_]
     batch_prefix = "batch" if round_ == 1 else f"r{round_}batch"
     if round_ > 1:  # leave out what the corpus already has (same pool id and same first sentence)
         have = set()
