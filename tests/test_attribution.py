@@ -42,6 +42,11 @@ def one(sentence: str, table: ActorTable):
     ("Japan's trade minister said Tokyo was watching closely.", "Japan's trade minister", "JPNGOV", "clause"),
     ("Tariffs on soybeans hurt farmers in Iowa, analysts said.", "analysts", "EDU", "clause"),
     ("LIGHTHIZER: Any agreement has to give us a way to verify it.", "LIGHTHIZER", "USAGOV", "tag"),
+    ("Myron Brilliant, executive vice president and head of international affairs at the US Chamber of Commerce, "
+     "said in a statement that talks must go on.",
+     "Myron Brilliant, executive vice president and head of international affairs at the US Chamber of Commerce",
+     "USABUS", "clause"),
+    ("Local contacts note that barge activity has increased.", "Local contacts", "BUS", "clause"),
 ])
 def test_each_reporting_pattern_finds_and_types_the_source(table, sentence, mention, type_, how):
     source = one(sentence, table)

@@ -70,6 +70,40 @@ def test_an_old_joblib_model_folder_is_refused_with_advice(model_copy):
         load_model(model_copy)
 
 
+def test_weights_are_saved_as_int8_codes_that_rebuild_the_estimator_exactly(trained_model):
+    with np.load(trained_model / MODEL_FILE, allow_pickle=False) as npz:
+        codes, scales = npz["weights"], npz["weight_scales"]
+    assert codes.dtype == np.int8 and scales.shape == (codes.shape[1],)
+    assert np.all(np.log2(scales) == np.round(np.log2(scales)))  # powers of two
+    predictor = load_model(trained_model).predictor
+    assert np.array_equal(predictor.weights, codes * scales)
+
+
+def test_the_int8_grid_is_exact_for_any_block_of_a_row():
+    from tradeclf.compiled import int8_grid
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(4, 300)) * rng.uniform(0.01, 5, size=(4, 1))
+    codes, scales = int8_grid(rows, axis=1)
+    gridded = codes * scales[:, None]
+    assert np.abs(gridded - rows).max() <= scales.max() / 2 + 1e-12
+    blocks = gridded.T.reshape(3, 100, 4).transpose(1, 0, 2).reshape(100, 12)  # rows split into three column blocks
+    block_codes, block_scales = int8_grid(blocks, axis=0)
+    assert np.array_equal(block_codes * block_scales, blocks)
+
+
+def test_a_weight_scale_that_does_not_fit_is_refused(model_copy):
+    with np.load(model_copy / MODEL_FILE, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["weight_scales"] = arrays["weight_scales"][:-1]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    (model_copy / MODEL_FILE).write_bytes(buffer.getvalue())
+    _rehash(model_copy)
+    with pytest.raises(ModelError, match="weight scales.*damaged"):
+        load_model(model_copy)
+
+
 def test_inconsistent_arrays_are_refused(model_copy):
     with np.load(model_copy / MODEL_FILE, allow_pickle=False) as npz:
         arrays = {name: npz[name] for name in npz.files}

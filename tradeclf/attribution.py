@@ -22,7 +22,10 @@ VERBS = ("said says say told tells added adds warned warns stated noted notes ar
          "commented tweeted posted asserted reiterated cautioned countered conceded confirmed confirms reported report "
          "reports cited indicated indicate indicates expressed accused accuses responded replied praised rejected "
          "estimated estimates observed maintained contended recalled agreed disagreed called described describes dismissed "
-         "promised regarded quoted exclaimed asked pointed hailed hails").split()
+         "promised regarded quoted exclaimed asked pointed hailed hails warn note argue insist stress claim urge predict "
+         "caution cautions blamed blames repeated repeats signaled signalled signals acknowledges maintains "
+         "contends announced declares described").split()
+VERBS = list(dict.fromkeys(VERBS))
 _VERB = re.compile(r"\b(" + "|".join(VERBS) + r")\b")
 _ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
 _QUOTE_CHARS = "\"“”"
@@ -47,6 +50,10 @@ _DETERMINERS = {"the", "a", "an", "some", "one", "other", "many", "several", "tw
                 "its", "their", "both", "few", "senior", "top", "chinese", "american", "u.s.", "us", "european"}
 _TITLE = re.compile(r"^(mr|mrs|ms|dr|prof)\.?\s+([A-Z][\w\-']+)", re.IGNORECASE)
 MAX_SOURCE_WORDS = 14
+# "Myron Brilliant, executive vice president and head of international affairs at the US Chamber of Commerce,
+# said": a name with an appositive may run longer than a bare subject, if the name itself is short
+MAX_APPOSITIVE_WORDS = 26
+MAX_NAME_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -243,7 +250,8 @@ def _subject(before: str) -> tuple[int, int] | None:
     end = _trim_end(text, offset, end)
     phrase = text[offset:end]
     words = phrase.split()
-    if not words or len(words) > MAX_SOURCE_WORDS:
+    named_appositive = appositive and len(pieces) >= 2 and len(pieces[-2].split()) <= MAX_NAME_WORDS
+    if not words or len(words) > (MAX_APPOSITIVE_WORDS if named_appositive else MAX_SOURCE_WORDS):
         return None
     if len(words) > 6 and not appositive:  # a long clause: the source is what follows its last connective, if short
         tail = list(_CONNECTIVES.finditer(phrase))

@@ -19,7 +19,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-from .compiled import MAX_SENTENCE_CHARS  # one limit for training and prediction
+from .compiled import MAX_SENTENCE_CHARS, int8_grid  # one limit for training and prediction; one weight grid
 from .features import drop_process_state, make_featurizer
 from .schema import Schema, Task
 
@@ -203,14 +203,15 @@ class TradeClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     def _fit_head(self, task: Task, features, labels: list, C: float, groups):
-        """A fitted head and its decision thresholds (None for single-label tasks), coefficients in float32."""
+        """A fitted head and its decision thresholds (None for single-label tasks), coefficients on the int8 grid."""
         if task.multi_label:
             head, thresholds = self._fit_multi_label(task, features, labels, C, groups)
         else:
             head, thresholds = self._fit_single_label(task, features, labels, C), None
-        for linear in _linear_models(head):  # float16-exact weights: a quarter of the model file, same decisions
+        for linear in _linear_models(head):  # int8-grid weights (see compiled.int8_grid): a small model file, same decisions
             if hasattr(linear, "coef_"):
-                linear.coef_ = linear.coef_.astype(np.float16).astype(np.float32)
+                codes, scales = int8_grid(linear.coef_, axis=1)
+                linear.coef_ = (codes * scales[:, None]).astype(np.float32)
         return head, thresholds
 
     def _fit_single_label(self, task: Task, features, labels: list, C: float):
