@@ -92,26 +92,25 @@ def test_the_int8_grid_is_exact_for_any_block_of_a_row():
     assert np.array_equal(block_codes * block_scales, blocks)
 
 
-def test_a_weight_scale_that_does_not_fit_is_refused(model_copy):
-    with np.load(model_copy / MODEL_FILE, allow_pickle=False) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    arrays["weight_scales"] = arrays["weight_scales"][:-1]
+def _rewrite_array(folder, name: str, change) -> None:
+    """Replace one array of the model file with change(array), and re-sign it as an attacker would."""
+    with np.load(folder / MODEL_FILE, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays[name] = change(arrays[name])
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    (model_copy / MODEL_FILE).write_bytes(buffer.getvalue())
-    _rehash(model_copy)
+    (folder / MODEL_FILE).write_bytes(buffer.getvalue())
+    _rehash(folder)
+
+
+def test_a_weight_scale_that_does_not_fit_is_refused(model_copy):
+    _rewrite_array(model_copy, "weight_scales", lambda scales: scales[:-1])
     with pytest.raises(ModelError, match="weight scales.*damaged"):
         load_model(model_copy)
 
 
 def test_inconsistent_arrays_are_refused(model_copy):
-    with np.load(model_copy / MODEL_FILE, allow_pickle=False) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    arrays["weights"] = arrays["weights"][:-3]  # fewer rows than the vocabularies have terms
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    (model_copy / MODEL_FILE).write_bytes(buffer.getvalue())
-    _rehash(model_copy)
+    _rewrite_array(model_copy, "weights", lambda weights: weights[:-3])  # fewer rows than the vocabularies have terms
     with pytest.raises(ModelError, match="do not fit.*damaged"):
         load_model(model_copy)
 
