@@ -47,6 +47,8 @@ def one(sentence: str, table: ActorTable):
      "Myron Brilliant, executive vice president and head of international affairs at the US Chamber of Commerce",
      "USABUS", "clause"),
     ("Local contacts note that barge activity has increased.", "Local contacts", "BUS", "clause"),
+    ("U.S. officials reportedly told Reuters that a deal was close.", "U.S. officials", "USAGOV", "clause"),
+    ("Some said the truce would not hold.", "Some", None, "clause"),
 ])
 def test_each_reporting_pattern_finds_and_types_the_source(table, sentence, mention, type_, how):
     source = one(sentence, table)
@@ -59,6 +61,7 @@ def test_each_reporting_pattern_finds_and_types_the_source(table, sentence, ment
     "The tariffs take effect on March 1.",
     "Soybean exports fell by a third last year.",
     "This notice announces the determination of the Trade Representative.",
+    "The reported progress on provisions for agriculture came after the talks.",
 ])
 def test_narration_has_no_source(table, sentence):
     assert one(sentence, table) is None

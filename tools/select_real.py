@@ -13,6 +13,7 @@ import collections
 import hashlib
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -63,6 +64,25 @@ TARGETS_ROUND_4 = {  # the same mix again, from what rounds 1-3 left
     ("whitehouse.gov briefing room", "presidential action"): 100,
     ("Federal Reserve Beige Book", "economic survey"): 200,
 }
+TARGETS_ROUND_5 = {  # what is left, ordered by negotiation talk (stance and progress fell with rounds 3-4)
+    ("whitehouse.gov briefing room", "press briefing"): 10_000,  # all that is left
+    ("whitehouse.gov briefing room", "remarks"): 10_000,
+    ("whitehouse.gov briefing room", "statement"): 600,
+    ("whitehouse.gov briefing room", "fact sheet"): 200,
+    ("whitehouse.gov briefing room", "presidential action"): 300,
+    ("Federal Reserve Beige Book", "economic survey"): 100,
+}
+# words of negotiation talk: from round 5 on, passages dense in them are taken first
+NEGOTIATION_CUES = re.compile(
+    r"\b(negotiat\w*|talks|agreement|deal|framework|progress|retaliat\w*|reciprocal|concession\w*|counterpart\w*|"
+    r"commit\w*|welcome[sd]?|urge[sd]?|unfair|threat\w*|breakthrough|stalled|impasse|truce)\b",
+    re.IGNORECASE,
+)
+
+
+def negotiation_density(passage: dict) -> float:
+    """Cue words per sentence: a proxy for how much stance and progress a passage carries (selection only)."""
+    return len(NEGOTIATION_CUES.findall(passage["text"])) / max(1, len(passage["sentences"]))
 
 
 def document_of(passage_id: str) -> str:
@@ -83,7 +103,7 @@ def split_of_documents(docs: list[str], rng: random.Random) -> dict[str, str]:
 def main(pool: Path, outdir: Path, round_: int = 1) -> None:
     rng = random.Random(SEED + round_ - 1)
     passages = [json.loads(line) for line in pool.read_text(encoding="utf-8").splitlines() if line.strip()]
-    targets = {1: TARGETS, 2: TARGETS_ROUND_2, 3: TARGETS_ROUND_3, 4: TARGETS_ROUND_4}[round_]
+    targets = {1: TARGETS, 2: TARGETS_ROUND_2, 3: TARGETS_ROUND_3, 4: TARGETS_ROUND_4, 5: TARGETS_ROUND_5}[round_]
     batch_prefix = "batch" if round_ == 1 else f"r{round_}batch"
     if round_ > 1:  # leave out what the corpus already has (same pool id and same first sentence)
         have = set()
@@ -103,6 +123,8 @@ def main(pool: Path, outdir: Path, round_: int = 1) -> None:
         rng.shuffle(items)
         # prefer passages with trade content, but keep some low-hit ones (off-topic text as it comes)
         items.sort(key=lambda p: (int(p["trade_hits"] or 0) < 2 and rng.random() < 0.6))
+        if round_ >= 5:
+            items.sort(key=negotiation_density, reverse=True)
         total = 0
         for p in items:
             if total >= target:

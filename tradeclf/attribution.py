@@ -32,7 +32,7 @@ _QUOTE_CHARS = "\"“”"
 _OPENERS = ("and", "but", "while", "as", "also", "meanwhile", "however", "separately", "instead", "still", "yet", "so",
             "then", "now", "later", "earlier", "previously", "although", "though", "because", "after", "since", "when")
 _CONNECTIVES = re.compile(r"\s(as|while|and|but|after|when|because|since|before|though|although|where|until)\s", re.IGNORECASE)
-_TRAILING = re.compile(r"(\s+(has|have|had|will|would|was|were|is|are|also|previously|repeatedly|recently|later|earlier|"
+_TRAILING = re.compile(r"(\s+(has|have|had|will|would|was|were|is|are|also|reportedly|allegedly|previously|repeatedly|recently|later|earlier|"
                        r"separately|then|again|once|often|publicly|privately|not|never|already|long|first|"
                        r"on (monday|tuesday|wednesday|thursday|friday|saturday|sunday|twitter|x|truth social)|"
                        r"(last|this|next) (week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
@@ -48,6 +48,7 @@ PRONOUNS = {"he", "she", "they", "it", "him", "her", "them"}
 _DETERMINERS = {"the", "a", "an", "some", "one", "other", "many", "several", "two", "three", "most", "his", "her",
                 "this", "these", "those", "another", "each", "all", "local", "foreign", "former",
                 "its", "their", "both", "few", "senior", "top", "chinese", "american", "u.s.", "us", "european"}
+_ARTICLES = {"the", "a", "an", "its", "their", "his", "her"}
 _TITLE = re.compile(r"^(mr|mrs|ms|dr|prof)\.?\s+([A-Z][\w\-']+)", re.IGNORECASE)
 MAX_SOURCE_WORDS = 14
 # "Myron Brilliant, executive vice president and head of international affairs at the US Chamber of Commerce,
@@ -266,6 +267,8 @@ def _subject(before: str) -> tuple[int, int] | None:
         return None
     if first.lower() in PRONOUNS and len(words) > 1:
         return None
+    if len(words) == 1 and first.lower() in _ARTICLES:
+        return None  # "The reported progress": a bare article is an adjective's, not a speaker ("Some said" stays)
     if first.lower() in _NOT_SUBJECTS or (first.lower() in ("this", "these") and len(words) > 1 and words[1].lower() in _DOCUMENTS):
         return None  # "I said" inside a quote, "There are", "This notice announces": not an attributed source
     return offset, end
