@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +64,23 @@ def check_text(text: Any, where: str = "text") -> str:
     return text
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused():
+    """Pause the cyclic garbage collector for one vectorised batch, then restore it.
+
+    Why: a batch allocates a few containers per sentence (token lists, label dicts, Predictions) and none of
+    them form cycles; the collector still ran every few hundred allocations and rescanned the model's objects,
+    a quarter of `predict_many`'s time on 10k sentences. Reference counting frees everything as usual; only
+    cycle detection waits until the batch ends (as `timeit` does)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Sequence | None = None,
                  starts: Sequence[int] | None = None) -> list[Prediction]:
     """Label already-checked sentences in one vectorised pass; with `article_ids` (one per sentence,
@@ -72,13 +91,14 @@ def predict_many(texts: Sequence[str], model: ModelLike = None, article_ids: Seq
     if not texts:
         return []
     predictor = saved.predictor
-    sources = predictor.sources(texts, article_ids)
-    probabilities = predictor.predict_proba(texts, article_ids=article_ids, sources=sources)
-    decided = predictor.decide(probabilities, in_article=article_ids is not None)
-    names = {task.name: task.labels for task in predictor.schema.tasks}
-    return [Prediction(text, decided[i], {task: probabilities[task][i] for task in names}, names,
-                       None if sources[i] is None else sources[i].to_dict(starts[sources[i].sentence] if starts else 0))
-            for i, text in enumerate(texts)]
+    with cyclic_gc_paused():
+        sources = predictor.sources(texts, article_ids)
+        probabilities = predictor.predict_proba(texts, article_ids=article_ids, sources=sources)
+        decided = predictor.decide(probabilities, in_article=article_ids is not None)
+        names = {task.name: task.labels for task in predictor.schema.tasks}
+        return [Prediction(text, decided[i], {task: probabilities[task][i] for task in names}, names,
+                           None if sources[i] is None else sources[i].to_dict(starts[sources[i].sentence] if starts else 0))
+                for i, text in enumerate(texts)]
 
 
 @overload

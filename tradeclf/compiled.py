@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, OrderedDict
+from itertools import chain, compress, repeat
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -25,7 +26,9 @@ MAX_SENTENCE_CHARS = 5_000  # longer "sentences" (unsplit dumps) are featurised 
 SMALL_BATCH = 4  # up to this many sentences are scored without sparse matrices (the latency path)
 WORD_CACHE_SIZE = 200_000  # words whose char n-gram ids are kept (bounded: a stream of new words cannot exhaust memory)
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
-_WHITE_SPACES = re.compile(r"\s\s+")
+# the same tokens from findall (a scan reaches no position inside a run of 2+ word characters, and \w+ takes
+# the whole run), a quarter faster without the boundary tests
+_TOKEN_FAST = re.compile(r"\w\w+")
 
 
 def _normalise(text: str) -> str:
@@ -47,6 +50,8 @@ class Vocabulary:
         self.ngram_range = ngram_range
         self.offset = offset
         self._cache: OrderedDict[str, tuple[list[int], list[int]]] = OrderedDict()
+        self._tables: tuple | None = None  # word n-gram lookup tables, built on first use
+        self._idf_by_column: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -56,6 +61,39 @@ class Vocabulary:
         if self.kind == "word":
             return self._word_counts(normals, n_features)
         return self._char_counts(normals, n_features)
+
+    def tfidf(self, normals: list[str], n_features: int):
+        """This part's TF-IDF matrix (CSR, float32): sublinear tf x idf, each row L2-normalised, as the part's
+        TfidfVectorizer gives it; the parts of a model are summed (their columns are disjoint)."""
+        from scipy import sparse
+
+        matrix, inverse_norms = self.tfidf_unscaled(normals, n_features)
+        data = matrix.data / np.repeat(1.0 / np.where(inverse_norms == 0, 1.0, inverse_norms), np.diff(matrix.indptr)).astype(np.float32)
+        return sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+
+    def tfidf_unscaled(self, normals: list[str], n_features: int):
+        """(sublinear tf x idf matrix, 1 / each row's L2 norm): scoring multiplies a row's scores by its
+        inverse norm instead of dividing every stored value (0 for an empty row)."""
+        matrix = self.counts(normals, n_features)
+        data = np.log(matrix.data.astype(np.float32, copy=False)) + np.float32(1.0)  # sublinear tf
+        data *= self.idf_by_column[matrix.indices]
+        matrix.data = data
+        lengths = np.diff(matrix.indptr)
+        squares = np.zeros(len(normals))  # float32 squares summed in float64, row by row (as scikit-learn does)
+        nonempty = lengths > 0
+        if data.size:
+            squares[nonempty] = np.add.reduceat((data * data).astype(np.float64), matrix.indptr[:-1][nonempty])
+        norms = np.sqrt(squares)
+        return matrix, np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+    @property
+    def idf_by_column(self) -> np.ndarray:
+        """idf (float32) indexed by global column id (zeros outside this part): gathers need no offset."""
+        if self._idf_by_column is None:
+            full = np.zeros(self.offset + len(self.terms), dtype=np.float32)
+            full[self.offset:] = self.idf
+            self._idf_by_column = full
+        return self._idf_by_column
 
     def _word_ids(self, text: str) -> list[int]:
         tokens = _TOKEN.findall(text)
@@ -68,6 +106,80 @@ class Vocabulary:
         return out
 
     def _word_counts(self, normals: list[str], n_features: int):
+        """Word n-gram counts for a batch in a few array passes: tokens become ids (one dict lookup each), an
+        n-gram becomes one integer code (its token ids in base len(tokens)), looked up in the sorted codes of
+        the vocabulary's n-grams. The same counts as joining tokens and looking the strings up, 2x faster."""
+        from scipy import sparse
+
+        tables = self._ngram_tables()
+        if tables is None:  # codes would overflow int64 (very long n-grams): string lookups
+            return self._word_counts_by_strings(normals, n_features)
+        token_ids, unigram_columns, by_length = tables
+        n = len(normals)
+        token_lists = list(map(_TOKEN_FAST.findall, normals))
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
+        flat = list(chain.from_iterable(token_lists))
+        ids = np.fromiter(map(token_ids.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        low, high = self.ngram_range
+        for size in range(low, high + 1):
+            if size == 1:
+                found = np.where(ids >= 0, unigram_columns[np.maximum(ids, 0)], -1)
+                hit = found >= 0
+                rows.append(row_of[hit])
+                cols.append(found[hit])
+                continue
+            codes, columns = by_length.get(size, (None, None))
+            if codes is None or len(ids) < size:
+                continue
+            starts = len(ids) - size + 1
+            valid = row_of[:starts] == row_of[size - 1:]  # the n-gram stays inside one sentence
+            code = np.zeros(starts, dtype=np.int64)
+            for k in range(size):
+                part = ids[k:k + starts]
+                valid &= part >= 0
+                code = code * len(token_ids) + part
+            where = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+            hit = valid & (codes[where] == code)
+            rows.append(row_of[:starts][hit])
+            cols.append(columns[where[hit]])
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        return sparse.csr_matrix((np.ones(len(row), dtype=np.float32), (row, col)), shape=(n, n_features))
+
+    def _ngram_tables(self) -> tuple[dict[str, int], np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]] | None:
+        """token -> id, unigram column by token id, and per n-gram length (sorted codes, their columns); built
+        on the first batch (not on load, which stays fast), None if codes would not fit in int64."""
+        if self._tables is not None:
+            return self._tables or None
+        split_terms = [term.split(" ") for term in self.terms]
+        token_ids = {token: i for i, token in enumerate(dict.fromkeys(chain.from_iterable(split_terms)))}
+        base = max(len(token_ids), 1)
+        if base ** max(self.ngram_range[1], 1) >= 2 ** 62:
+            self._tables = ()
+            return None
+        unigram_columns = np.full(base, -1, dtype=np.int64)
+        grouped: dict[int, tuple[list[int], list[int]]] = {}
+        for column, parts in enumerate(split_terms, start=self.offset):
+            if len(parts) == 1:
+                unigram_columns[token_ids[parts[0]]] = column
+                continue
+            code = 0
+            for token in parts:
+                code = code * base + token_ids[token]
+            codes, columns = grouped.setdefault(len(parts), ([], []))
+            codes.append(code)
+            columns.append(column)
+        by_length = {}
+        for size, (codes, columns) in grouped.items():
+            order = np.argsort(np.asarray(codes, dtype=np.int64), kind="stable")
+            by_length[size] = (np.asarray(codes, dtype=np.int64)[order], np.asarray(columns, dtype=np.int64)[order])
+        self._tables = (token_ids, unigram_columns, by_length)
+        return self._tables
+
+    def _word_counts_by_strings(self, normals: list[str], n_features: int):
         from scipy import sparse
 
         cols: list[int] = []
@@ -82,36 +194,30 @@ class Vocabulary:
 
     def _char_counts(self, normals: list[str], n_features: int):
         """char_wb n-grams never cross a word boundary, so a text's counts are the sum of its words' counts:
-        (texts x words) incidence times (words x n-grams) counts, with each word's n-grams cached."""
+        (texts x words) incidence times (words x n-grams) counts, with each word's n-grams cached.
+        (str.split() splits on the same characters as scikit-learn's whitespace regex, so no regex is needed.)"""
         from scipy import sparse
 
-        local: dict[str, int] = {}
-        rows: list[int] = []
-        words: list[int] = []
-        for row, text in enumerate(normals):
-            for word in _WHITE_SPACES.sub(" ", text).split():
-                j = local.get(word)
-                if j is None:
-                    j = local[word] = len(local)
-                rows.append(row)
-                words.append(j)
-        incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, words)), shape=(len(normals), len(local)))
-        cols: list[int] = []
-        values: list[int] = []
-        indptr = [0]
-        for word in local:
-            entry = self._word_entry(word)
-            cols.extend(entry[0])
-            values.extend(entry[1])
-            indptr.append(len(cols))
-        per_word = sparse.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(cols, dtype=np.int64),
-                                      np.asarray(indptr, dtype=np.int64)), shape=(len(local), n_features))
+        n = len(normals)
+        word_lists = [text.split() for text in normals]
+        lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
+        flat = list(chain.from_iterable(word_lists))
+        local = {word: i for i, word in enumerate(dict.fromkeys(flat))}
+        words = np.fromiter(map(local.__getitem__, flat), dtype=np.int64, count=len(flat))
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, words)), shape=(n, len(local)))
+        entries = list(map(self._word_entry, local))
+        indptr = np.zeros(len(entries) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((len(entry[0]) for entry in entries), dtype=np.int64, count=len(entries)), out=indptr[1:])
+        cols = np.fromiter(chain.from_iterable(entry[0] for entry in entries), dtype=np.int64, count=int(indptr[-1]))
+        values = np.fromiter(chain.from_iterable(entry[1] for entry in entries), dtype=np.float32, count=int(indptr[-1]))
+        per_word = sparse.csr_matrix((values, cols, indptr), shape=(len(local), n_features))
         return incidence @ per_word
 
     def word_char_counts(self, normal: str) -> dict[int, int]:
         """Counts of this char_wb part's n-gram ids in one normalised text, from the per-word cache."""
         out: dict[int, int] = {}
-        for word in _WHITE_SPACES.sub(" ", normal).split():
+        for word in normal.split():
             entry = self._word_entry(word)
             for j, c in zip(entry[0], entry[1]):
                 out[j] = out.get(j, 0) + c
@@ -185,7 +291,6 @@ class CompiledModel:
         self.context_thresholds_ = context_thresholds
         self.context_tasks = tuple(article)
         self._idf = np.concatenate([v.idf for v in vocabularies]).astype(np.float32) if vocabularies else np.zeros(0, np.float32)
-        self._part_of_column = np.repeat(np.arange(len(vocabularies)), [len(v) for v in vocabularies])
         n_alone = max((h.start + len(h.columns) for h in alone.values()), default=0)
         # two blocks, each in float64 (probabilities match the estimator's to 1e-6): lone-sentence heads, and the
         # article-mode heads after them; one copy of the weights in memory, not a whole matrix plus its first block
@@ -226,26 +331,31 @@ class CompiledModel:
         """
         from scipy import sparse
 
+        parts = self._text_parts(texts)
+        if not parts:
+            return sparse.csr_matrix((len(texts), self.n_features), dtype=np.float32)
+        matrix = parts[0]
+        for part in parts[1:]:
+            matrix = matrix + part
+        return matrix.tocsr()
+
+    def _text_parts(self, texts: Sequence[str]) -> list:
+        """One TF-IDF matrix per text part (word, char_wb): scored one by one, they need not be added."""
         normals = [_normalise(text[:MAX_SENTENCE_CHARS]) for text in texts]
-        n, parts = len(normals), len(self.vocabularies)
-        matrix = None
+        return [v.tfidf(normals, self.n_features) for v in self.vocabularies if v.kind != "source"]
+
+    def _text_scores(self, texts: Sequence[str], blocks: list[np.ndarray]) -> np.ndarray:
+        """Decision scores of the text features: per part, (unnormalised TF-IDF @ weights) x 1/row norm;
+        the sum of the parts' products equals the product of their sum (their columns are disjoint)."""
+        normals = [_normalise(text[:MAX_SENTENCE_CHARS]) for text in texts]
+        scores = np.zeros((len(texts), sum(block.shape[1] for block in blocks)))
         for vocabulary in self.vocabularies:
-            if vocabulary.kind == "source":  # not a function of the text alone: see predict_proba
+            if vocabulary.kind == "source":
                 continue
-            part = vocabulary.counts(normals, self.n_features)
-            matrix = part if matrix is None else matrix + part
-        if matrix is None:
-            return sparse.csr_matrix((n, self.n_features), dtype=np.float32)
-        matrix = matrix.tocsr()
-        cols = matrix.indices.astype(np.int64)
-        data = np.log(matrix.data.astype(np.float32)) + np.float32(1.0)  # sublinear tf
-        data *= self._idf[cols]
-        # per-row, per-part L2 norm (TfidfVectorizer normalises each part on its own); float32 squares summed in float64
-        slot = np.repeat(np.arange(n, dtype=np.int64) * parts, np.diff(matrix.indptr)) + self._part_of_column[cols]
-        norms = np.sqrt(np.bincount(slot, weights=(data * data).astype(np.float64), minlength=n * parts))
-        divisor = norms[slot]
-        data = (data / np.where(divisor == 0, 1.0, divisor)).astype(np.float32)
-        return sparse.csr_matrix((data, cols, matrix.indptr), shape=(n, self.n_features))
+            matrix, inverse_norms = vocabulary.tfidf_unscaled(normals, self.n_features)
+            product = np.hstack([np.asarray(matrix @ block, dtype=np.float64) for block in blocks])
+            scores += product * inverse_norms[:, None]
+        return scores
 
     # -- probabilities ---------------------------------------------------------------------------------
     def _small_scores(self, texts: list[str], found: list | None, blocks: list[np.ndarray]) -> np.ndarray:
@@ -312,8 +422,10 @@ class CompiledModel:
         if features is None and len(texts) <= SMALL_BATCH:
             scores = self._small_scores(texts, found, blocks)  # no sparse matrices: half a lone sentence's time
         else:
-            own = self.transform(texts) if features is None else features
-            scores = np.hstack([np.asarray(own @ block, dtype=np.float64) for block in blocks])
+            if features is None:
+                scores = self._text_scores(texts, blocks)
+            else:
+                scores = np.hstack([np.asarray(features @ block, dtype=np.float64) for block in blocks])
             if found is not None:  # the source columns are disjoint from the text's: add their scores
                 from .attribution import source_matrix, source_tokens
 
@@ -523,20 +635,17 @@ def decide_labels(schema: Schema, probabilities: dict[str, np.ndarray], threshol
                   context_thresholds: dict[str, np.ndarray], context_tasks: tuple, in_article: bool) -> list[dict[str, Any]]:
     """One {task: label or labels} per sentence: argmax for single-label tasks; for multi-label tasks every
     label at or over its threshold, from the article-mode thresholds when an article-mode head scored it."""
-    n = len(next(iter(probabilities.values()))) if probabilities else 0
-    rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    columns: list[list[Any]] = []
     for task in schema.tasks:
         proba = probabilities[task.name]
         if task.multi_label:
             use_context = in_article and task.name in context_tasks
-            chosen = proba >= (context_thresholds if use_context else thresholds)[task.name]
-            for i in range(n):
-                rows[i][task.name] = [task.labels[j] for j in np.flatnonzero(chosen[i])]
+            chosen = (proba >= (context_thresholds if use_context else thresholds)[task.name]).tolist()
+            columns.append([list(compress(task.labels, row)) for row in chosen])
         else:
-            best = proba.argmax(axis=1)
-            for i in range(n):
-                rows[i][task.name] = task.labels[best[i]]
-    return rows
+            columns.append([task.labels[j] for j in proba.argmax(axis=1).tolist()])
+    names = [task.name for task in schema.tasks]
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def _block(scores: np.ndarray, head: Head) -> np.ndarray:
