@@ -72,3 +72,12 @@ def test_predict_many_restores_the_garbage_collector(trained_model, enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if before else gc.disable()
+
+
+def test_normalising_matches_scikit_learns_accent_stripping():
+    from sklearn.feature_extraction.text import strip_accents_unicode
+
+    from tradeclf.compiled import _normalise
+
+    for text in ["Café ÉLAN naïve", "“Quotes” — dashes’", "ﬁ Ⅻ ＡＢＣ", "e\u0301 u\u0308", "Ελληνικά हिन्दी 中文", "plain"]:
+        assert _normalise(text) == strip_accents_unicode(text.lower())

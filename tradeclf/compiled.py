@@ -31,12 +31,20 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 _TOKEN_FAST = re.compile(r"\w\w+")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _drop_combining(match: re.Match) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
+
+
 def _normalise(text: str) -> str:
-    """Lowercase and strip accents exactly as TfidfVectorizer(lowercase=True, strip_accents='unicode')."""
+    """Lowercase and strip accents exactly as TfidfVectorizer(lowercase=True, strip_accents='unicode')
+    (NFKD, then drop combining marks; only non-ASCII characters, a few per sentence, are tested)."""
     text = text.lower()
     if text.isascii():
         return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _NON_ASCII.sub(_drop_combining, unicodedata.normalize("NFKD", text))
 
 
 class Vocabulary:
