@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, OrderedDict
-from itertools import chain, compress, repeat
 from dataclasses import dataclass
+from itertools import chain, compress, repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -75,13 +75,14 @@ class Vocabulary:
         TfidfVectorizer gives it; the parts of a model are summed (their columns are disjoint)."""
         from scipy import sparse
 
-        matrix, inverse_norms = self.tfidf_unscaled(normals, n_features)
-        data = matrix.data / np.repeat(1.0 / np.where(inverse_norms == 0, 1.0, inverse_norms), np.diff(matrix.indptr)).astype(np.float32)
+        matrix, norms = self.tfidf_unscaled(normals, n_features)
+        divisor = np.repeat(np.where(norms == 0, 1.0, norms), np.diff(matrix.indptr))
+        data = (matrix.data / divisor).astype(np.float32)  # divided in float64, as scikit-learn's normalize does
         return sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
 
     def tfidf_unscaled(self, normals: list[str], n_features: int):
-        """(sublinear tf x idf matrix, 1 / each row's L2 norm): scoring multiplies a row's scores by its
-        inverse norm instead of dividing every stored value (0 for an empty row)."""
+        """(sublinear tf x idf matrix before L2 normalisation, each row's L2 norm): scoring divides a row's
+        scores by its norm instead of every stored value."""
         matrix = self.counts(normals, n_features)
         data = np.log(matrix.data.astype(np.float32, copy=False)) + np.float32(1.0)  # sublinear tf
         data *= self.idf_by_column[matrix.indices]
@@ -91,8 +92,7 @@ class Vocabulary:
         nonempty = lengths > 0
         if data.size:
             squares[nonempty] = np.add.reduceat((data * data).astype(np.float64), matrix.indptr[:-1][nonempty])
-        norms = np.sqrt(squares)
-        return matrix, np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return matrix, np.sqrt(squares)
 
     @property
     def idf_by_column(self) -> np.ndarray:
@@ -339,30 +339,24 @@ class CompiledModel:
         """
         from scipy import sparse
 
-        parts = self._text_parts(texts)
-        if not parts:
-            return sparse.csr_matrix((len(texts), self.n_features), dtype=np.float32)
-        matrix = parts[0]
-        for part in parts[1:]:
-            matrix = matrix + part
+        normals = [_normalise(text[:MAX_SENTENCE_CHARS]) for text in texts]
+        matrix = sparse.csr_matrix((len(texts), self.n_features), dtype=np.float32)
+        for vocabulary in self.vocabularies:
+            if vocabulary.kind != "source":  # not a function of the text alone: see predict_proba
+                matrix = matrix + vocabulary.tfidf(normals, self.n_features)
         return matrix.tocsr()
 
-    def _text_parts(self, texts: Sequence[str]) -> list:
-        """One TF-IDF matrix per text part (word, char_wb): scored one by one, they need not be added."""
-        normals = [_normalise(text[:MAX_SENTENCE_CHARS]) for text in texts]
-        return [v.tfidf(normals, self.n_features) for v in self.vocabularies if v.kind != "source"]
-
     def _text_scores(self, texts: Sequence[str], blocks: list[np.ndarray]) -> np.ndarray:
-        """Decision scores of the text features: per part, (unnormalised TF-IDF @ weights) x 1/row norm;
+        """Decision scores of the text features: per part, (unnormalised TF-IDF @ weights) / row norm;
         the sum of the parts' products equals the product of their sum (their columns are disjoint)."""
         normals = [_normalise(text[:MAX_SENTENCE_CHARS]) for text in texts]
         scores = np.zeros((len(texts), sum(block.shape[1] for block in blocks)))
         for vocabulary in self.vocabularies:
             if vocabulary.kind == "source":
                 continue
-            matrix, inverse_norms = vocabulary.tfidf_unscaled(normals, self.n_features)
+            matrix, norms = vocabulary.tfidf_unscaled(normals, self.n_features)
             product = np.hstack([np.asarray(matrix @ block, dtype=np.float64) for block in blocks])
-            scores += product * inverse_norms[:, None]
+            scores += product / np.where(norms == 0, 1.0, norms)[:, None]
         return scores
 
     # -- probabilities ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from .schema import Schema
 TRAIN_SPLITS = ("train", "dev")
 REPORT_SPLITS = ("real-test", "written-test", "seed")  # real text first: it is what users label
 C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-REAL_WEIGHT_GRID = (1.0, 2.0, 4.0)  # weight of a real sentence relative to a written one
+REAL_WEIGHT_GRID = (1.0, 2.0, 4.0, 8.0)  # weight of a real sentence relative to a written one (4 was the edge; 8 added)
 SEARCH_FOLDS = 5
 CONTEXT_MARGIN = 0.005  # a task reads the neighbouring sentences only if CV gains at least this much
 SOURCE_MARGIN = 0.005  # a task reads the attributed source only if CV gains at least this much
