@@ -139,9 +139,9 @@ class Vocabulary:
                 rows.append(row_of[hit])
                 cols.append(found[hit])
                 continue
-            codes, columns = by_length.get(size, (None, None))
-            if codes is None or len(ids) < size:
+            if size not in by_length or len(ids) < size:
                 continue
+            codes, columns = by_length[size]
             starts = len(ids) - size + 1
             valid = row_of[:starts] == row_of[size - 1:]  # the n-gram stays inside one sentence
             code = np.zeros(starts, dtype=np.int64)
