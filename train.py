@@ -1,6 +1,6 @@
 """Rebuild the shipped model, models/default, from the corpus in data/.
 
-    python train.py            # search, cross-validate, retrain and write models/default (about 30 minutes on 2 cores)
+    python train.py            # search, cross-validate, retrain and write models/default (about 70 minutes on 2 cores)
     python train.py --check    # refit with the committed model's searched hyper-parameters into a temporary
                                # folder and compare with the committed model, byte for byte (a few minutes)
 """
