@@ -55,11 +55,13 @@ _VERB = re.compile("(" + _prefix_tree(VERBS) + r")\b")
 
 
 def _verbs(text: str):
-    """Reporting verbs in `text` as whole words (what \b(said|says|...)\b finds)."""
+    r"""Reporting verbs in `text` as whole words (what \b(said|says|...)\b finds)."""
     for match in _VERB.finditer(text):
         start = match.start()
         if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
             yield match
+
+
 _ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
 _QUOTE_CHARS = "\"“”"
 _OPENERS = ("and", "but", "while", "as", "also", "meanwhile", "however", "separately", "instead", "still", "yet", "so",
