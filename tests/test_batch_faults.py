@@ -170,3 +170,25 @@ def test_killed_worker_process_stops_the_run_cleanly_and_resume_completes_it(tra
     reference = tmp_path / "reference.jsonl"
     label_files([str(source)], str(reference), model=trained_model, progress=False)
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_a_wait_for_a_chunk_notices_a_dead_worker_even_if_the_pool_does_not():
+    """A worker killed while sending its result can leave the pool waiting forever for the rest of the message;
+    the run must still stop with the resume advice instead of hanging."""
+    import multiprocessing
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from tradeclf.engines import _result_while_workers_live
+    from tradeclf.errors import WorkerError
+
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    worker.start()
+    worker.kill()
+    worker.join()
+    assert worker.exitcode == -signal.SIGKILL
+    pool = SimpleNamespace(_processes={worker.pid: worker})
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match="--resume"):
+        _result_while_workers_live(Future(), pool)  # a future nobody will ever complete
+    assert time.monotonic() - started < 10

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import islice
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .api import ModelLike, get_model, predict_many
 from .article import SentenceLabels
@@ -51,12 +51,14 @@ def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def ordered(futures_of: Iterable, in_flight: int) -> Iterator:
-    """Results of submitted futures in submission order, with at most `in_flight` pending (flat memory)."""
+def ordered(futures_of: Iterable, in_flight: int, result: Callable[[Any], Any] | None = None) -> Iterator:
+    """Results of submitted futures in submission order, with at most `in_flight` pending (flat memory);
+    `result(future)` waits for one (default: future.result())."""
+    wait = result or (lambda future: future.result())
     pending: deque = deque()
     for future in futures_of:
         pending.append(future)
         if len(pending) >= in_flight:
-            yield pending.popleft().result()
+            yield wait(pending.popleft())
     while pending:
-        yield pending.popleft().result()
+        yield wait(pending.popleft())

@@ -70,12 +70,52 @@ def process_results(batches: Iterable[list[Item]], model_path: str, jobs: int) -
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                             initargs=(model_path,)) as executor:
+    executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                                   initargs=(model_path,))
+    try:
+        yield from ordered((executor.submit(_label_in_worker, batch) for batch in batches), 2 * jobs,
+                           lambda future: _result_while_workers_live(future, executor))
+    except BrokenProcessPool:
+        _abandon(executor)
+        raise WorkerError(WORKER_DIED) from None
+    except BaseException:
+        _abandon(executor)
+        raise
+    executor.shutdown(wait=True)
+
+
+WORKER_DIED = ("a worker process died (killed or out of memory); rerun the same command with --resume to continue "
+               "from the last completed chunk")
+LIVENESS_SECONDS = 1.0  # how often a wait for a chunk checks that every worker is still alive
+
+
+def _result_while_workers_live(future, executor) -> Result:
+    """The future's result, checking every LIVENESS_SECONDS that no worker died. Why: a worker killed while
+    sending its result leaves a partial message in the pool's result pipe; the pool's own thread then waits
+    for the rest forever and never reports the pool broken, so the run would hang instead of stopping."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    while True:
         try:
-            yield from ordered((executor.submit(_label_in_worker, batch) for batch in batches), 2 * jobs)
-        except BrokenProcessPool:
-            raise WorkerError("a worker process died (killed or out of memory); rerun the same command with --resume "
-                              "to continue from the last completed chunk") from None
+            return future.result(timeout=LIVENESS_SECONDS)
+        except FutureTimeout:
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            if any(p.exitcode is not None and p.exitcode != 0 for p in processes):
+                raise WorkerError(WORKER_DIED) from None
 
 
+def _abandon(executor) -> None:
+    """Stop a broken pool without joining it: cancel what is queued, terminate the workers, and close this
+    process's end of the result pipe so the pool's thread, if stuck reading a partial message, gets EOF
+    (joining it at exit would otherwise hang the run)."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())  # shutdown() forgets them
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
